@@ -11,6 +11,7 @@ public static class KeelCli
     public static RootCommand Build()
     {
         var root = new RootCommand("Keel: a shared-sequencer L2 devnet node (BFT sequencer, libp2p, STARK prover, L1 settlement).");
+        root.Subcommands.Add(BenchCommands.Create());
         return root;
     }
 }
