@@ -15,6 +15,7 @@ public static class KeelCli
         root.Subcommands.Add(KeysCommands.Create());
         root.Subcommands.Add(HashCommands.Create());
         root.Subcommands.Add(SimCommands.Create());
+        root.Subcommands.Add(DbCommands.Create());
         return root;
     }
 }
