@@ -105,7 +105,10 @@ public sealed class Multiaddr : IEquatable<Multiaddr>
         switch (proto)
         {
             case MultiaddrProtocol.Ip4:
-                if (!IPAddress.TryParse(value, out var ip4) || ip4.AddressFamily != AddressFamily.InterNetwork)
+                // IPAddress.TryParse also takes legacy forms ("1.2.3", hex); multiaddr wants four decimals.
+                var quads = value.Split('.');
+                if (quads.Length != 4 || quads.Any(q => q.Length is 0 or > 3 || !q.All(char.IsAsciiDigit))
+                    || !IPAddress.TryParse(value, out var ip4) || ip4.AddressFamily != AddressFamily.InterNetwork)
                 {
                     throw new MalformedDataException($"bad ip4 address '{value}'");
                 }

@@ -22,7 +22,7 @@ public sealed class JsInteropTests
         public required GossipsubRouter Pubsub { get; init; }
         public ConcurrentQueue<GossipMessage> Received { get; } = new();
 
-        public static async Task<KeelSide> StartAsync(string topic, Crypto.IdentityKey? key = null)
+        public static async Task<KeelSide> StartAsync(string topic, Keel.Libp2p.Crypto.IdentityKey? key = null)
         {
             var host = await TestHosts.StartAsync(key);
             var pubsub = new GossipsubRouter(host);
@@ -117,7 +117,7 @@ public sealed class JsInteropTests
     public async Task Keel_with_a_secp256k1_key_is_accepted_by_js()
     {
         const string topic = "/keel/interop/d/1";
-        await using var keel = await KeelSide.StartAsync(topic, Crypto.Secp256k1IdentityKey.Generate());
+        await using var keel = await KeelSide.StartAsync(topic, Keel.Libp2p.Crypto.Secp256k1IdentityKey.Generate());
         Assert.StartsWith("16Uiu2H", keel.Host.PeerId.ToString());
         await using var js = await JsPeer.StartAsync("--topic", topic);
         using var cts = new CancellationTokenSource(WaitMs);
