@@ -54,6 +54,8 @@ public sealed class GossipsubRouter : IAsyncDisposable
         public int IHavesThisHeartbeat { get; set; }
         public int IWantedThisHeartbeat { get; set; }
         public long Dropped { get; set; }
+        /// <summary>RPCs queued or being written; read across threads.</summary>
+        public int Pending;
     }
 
     private sealed class ScoreState
@@ -161,6 +163,17 @@ public sealed class GossipsubRouter : IAsyncDisposable
                 return;
             }
             await waiter!.Task.WaitAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Completes once every RPC queued so far has been written to its peer's stream (peers that leave count as done).</summary>
+    public async Task FlushAsync(CancellationToken ct)
+    {
+        var peers = await InvokeAsync(() => _peers.Values.ToArray(), ct).ConfigureAwait(false);
+        const int PollMs = 10;
+        while (peers.Any(p => Volatile.Read(ref p.Pending) > 0 && !p.Queue.Reader.Completion.IsCompleted && !p.Connection.IsClosed))
+        {
+            await Task.Delay(PollMs, ct).ConfigureAwait(false);
         }
     }
 
@@ -325,13 +338,16 @@ public sealed class GossipsubRouter : IAsyncDisposable
                     }
                 }
                 batch.SetLength(0);
+                var taken = 0;
                 while (batch.Length < _o.MaxWriteBatchBytes && peer.Queue.Reader.TryRead(out var rpc))
                 {
+                    taken++;
                     var bytes = rpc.ToByteArray();
                     batch.Write(prefix, 0, Varint.Write(prefix, (ulong)bytes.Length));
                     batch.Write(bytes);
                 }
                 await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), ct).ConfigureAwait(false);
+                Interlocked.Add(ref peer.Pending, -taken);
             }
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or ObjectDisposedException)
@@ -402,7 +418,11 @@ public sealed class GossipsubRouter : IAsyncDisposable
 
     private void Send(PeerState peer, RPC rpc)
     {
-        if (!peer.Queue.Writer.TryWrite(rpc))
+        if (peer.Queue.Writer.TryWrite(rpc))
+        {
+            Interlocked.Increment(ref peer.Pending);
+        }
+        else
         {
             peer.Dropped++;
             if (peer.Dropped == 1 || peer.Dropped % 1000 == 0)

@@ -18,7 +18,7 @@ public delegate Task StreamHandler(YamuxStream stream, Connection connection, Ca
 /// </summary>
 public sealed class Libp2pHost : IAsyncDisposable
 {
-    private readonly HostOptions _options;
+    private readonly Libp2pHostOptions _options;
     private readonly ILogger _log;
     private readonly ConcurrentDictionary<string, StreamHandler> _handlers = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<PeerId, List<Connection>> _connections = new();
@@ -31,7 +31,7 @@ public sealed class Libp2pHost : IAsyncDisposable
     private int _pendingOrOpen;
     private bool _started;
 
-    private Libp2pHost(HostOptions options, ILoggerFactory loggers)
+    private Libp2pHost(Libp2pHostOptions options, ILoggerFactory loggers)
     {
         options.Validate();
         _options = options;
@@ -42,10 +42,10 @@ public sealed class Libp2pHost : IAsyncDisposable
     }
 
     /// <summary>Creates a host; nothing listens or dials until <see cref="StartAsync"/>.</summary>
-    public static Libp2pHost Create(HostOptions options, ILoggerFactory? loggers = null) =>
+    public static Libp2pHost Create(Libp2pHostOptions options, ILoggerFactory? loggers = null) =>
         new(options, loggers ?? NullLoggerFactory.Instance);
 
-    public HostOptions Options => _options;
+    public Libp2pHostOptions Options => _options;
     public PeerId PeerId => _options.Identity.PeerId;
     internal ILoggerFactory Loggers { get; }
     public IdentifyService Identify { get; }

@@ -46,7 +46,7 @@ public sealed class Libp2pHostTests
     public async Task Silent_half_open_client_is_dropped_after_the_handshake_timeout_and_the_node_goes_on()
     {
         var logs = new ListLoggerFactory();
-        await using var host = await TestHosts.StartAsync(configure: o => new HostOptions
+        await using var host = await TestHosts.StartAsync(configure: o => new Libp2pHostOptions
         {
             Identity = o.Identity, ListenAddresses = o.ListenAddresses, HandshakeTimeoutMs = 300,
         }, loggers: logs);
@@ -88,7 +88,7 @@ public sealed class Libp2pHostTests
     public async Task Per_ip_and_total_connection_limits_are_enforced()
     {
         var logs = new ListLoggerFactory();
-        await using var host = await TestHosts.StartAsync(configure: o => new HostOptions
+        await using var host = await TestHosts.StartAsync(configure: o => new Libp2pHostOptions
         {
             Identity = o.Identity, ListenAddresses = o.ListenAddresses, MaxConnectionsPerIp = 1, MaxConnections = 2,
         }, loggers: logs);
@@ -104,7 +104,7 @@ public sealed class Libp2pHostTests
     public async Task Static_peer_is_redialled_after_it_drops()
     {
         await using var target = await TestHosts.StartAsync();
-        await using var host = await TestHosts.StartAsync(configure: o => new HostOptions
+        await using var host = await TestHosts.StartAsync(configure: o => new Libp2pHostOptions
         {
             Identity = o.Identity, ListenAddresses = o.ListenAddresses, StaticPeers = [target.ListenAddresses[0]],
             ReconnectInitialBackoffMs = 50, ReconnectMaxBackoffMs = 200,
@@ -118,7 +118,7 @@ public sealed class Libp2pHostTests
     [Fact]
     public void Inconsistent_limits_are_refused_at_start_up()
     {
-        Assert.Throws<ArgumentException>(() => Libp2pHost.Create(new HostOptions { Identity = Ed25519IdentityKey.Generate(), MaxConnections = 1, MaxConnectionsPerPeer = 2 }));
-        Assert.Throws<ArgumentException>(() => Libp2pHost.Create(new HostOptions { Identity = Ed25519IdentityKey.Generate(), StaticPeers = [Multiaddr.Parse("/ip4/1.2.3.4/udp/1")] }));
+        Assert.Throws<ArgumentException>(() => Libp2pHost.Create(new Libp2pHostOptions { Identity = Ed25519IdentityKey.Generate(), MaxConnections = 1, MaxConnectionsPerPeer = 2 }));
+        Assert.Throws<ArgumentException>(() => Libp2pHost.Create(new Libp2pHostOptions { Identity = Ed25519IdentityKey.Generate(), StaticPeers = [Multiaddr.Parse("/ip4/1.2.3.4/udp/1")] }));
     }
 }

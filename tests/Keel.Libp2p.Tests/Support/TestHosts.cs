@@ -9,9 +9,9 @@ public static class TestHosts
 {
     public static readonly Multiaddr Loopback = Multiaddr.Parse("/ip4/127.0.0.1/tcp/0");
 
-    public static async Task<Libp2pHost> StartAsync(IdentityKey? key = null, Func<HostOptions, HostOptions>? configure = null, ILoggerFactory? loggers = null)
+    public static async Task<Libp2pHost> StartAsync(IdentityKey? key = null, Func<Libp2pHostOptions, Libp2pHostOptions>? configure = null, ILoggerFactory? loggers = null)
     {
-        var options = new HostOptions { Identity = key ?? Ed25519IdentityKey.Generate(), ListenAddresses = [Loopback] };
+        var options = new Libp2pHostOptions { Identity = key ?? Ed25519IdentityKey.Generate(), ListenAddresses = [Loopback] };
         if (configure is not null)
         {
             options = configure(options);

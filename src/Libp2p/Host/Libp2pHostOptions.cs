@@ -3,7 +3,7 @@ using Keel.Libp2p.Crypto;
 namespace Keel.Libp2p.Host;
 
 /// <summary>How a <see cref="Libp2pHost"/> runs; every limit has a named default.</summary>
-public sealed class HostOptions
+public sealed class Libp2pHostOptions
 {
     public const int DefaultMaxConnections = 128;
     public const int DefaultMaxConnectionsPerPeer = 2;
