@@ -16,6 +16,7 @@ public static class KeelCli
         root.Subcommands.Add(HashCommands.Create());
         root.Subcommands.Add(SimCommands.Create());
         root.Subcommands.Add(DbCommands.Create());
+        root.Subcommands.Add(P2pCommands.Create());
         return root;
     }
 }
