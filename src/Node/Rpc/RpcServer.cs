@@ -281,7 +281,10 @@ public sealed partial class RpcServer
     private async ValueTask<RpcResult> InvokeAsync(RpcMethod method, RpcParams parameters, RpcContext context,
         CancellationTokenSource deadline, long started)
     {
-        if (deadline.IsCancellationRequested)
+        var timeout = Options.RequestTimeout;
+        // The clock, not only the token: the token's timer may fire a moment after a call that
+        // timed out by the clock, and later calls of the batch must not slip through in between.
+        if (deadline.IsCancellationRequested || (timeout != Timeout.InfiniteTimeSpan && Stopwatch.GetElapsedTime(started) >= timeout))
         {
             throw new TimeoutException();
         }
@@ -291,7 +294,6 @@ public sealed partial class RpcServer
             return pending.Result;
         }
         var task = pending.AsTask();
-        var timeout = Options.RequestTimeout;
         if (timeout == Timeout.InfiniteTimeSpan)
         {
             return await task.ConfigureAwait(false);

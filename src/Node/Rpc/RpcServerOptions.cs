@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Net;
+using Keel.Node.Hosting;
+using Microsoft.Extensions.Configuration;
 
 namespace Keel.Node.Rpc;
 
@@ -70,6 +73,58 @@ public sealed record RpcServerOptions
     public int MaxJsonDepth { get; init; } = DefaultMaxJsonDepth;
 
     public TimeSpan RequestTimeout => RequestTimeoutMs > 0 ? TimeSpan.FromMilliseconds(RequestTimeoutMs) : Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// Options for one chain's server from the "Rpc" configuration section (every rollup's server
+    /// shares the limits; chain id and port are per server). Unset keys keep their defaults; a
+    /// value that is not a number fails with the key named.
+    /// </summary>
+    public static RpcServerOptions FromConfiguration(IConfiguration configuration, ulong chainId, int port)
+    {
+        var section = configuration.GetSection(Section);
+        int Int(string key, int fallback)
+        {
+            var text = section[key];
+            if (text is null)
+            {
+                return fallback;
+            }
+            return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+                ? value
+                : throw new HostConfigurationException($"{Section}:{key} must be an integer, got \"{text}\"");
+        }
+        var bind = section[nameof(BindAddress)];
+        IPAddress? address = null;
+        if (bind is not null && !IPAddress.TryParse(bind, out address))
+        {
+            throw new HostConfigurationException($"{Section}:{nameof(BindAddress)} must be an IP address, got \"{bind}\"");
+        }
+        var options = new RpcServerOptions
+        {
+            ChainId = chainId,
+            Port = port,
+            BindAddress = address ?? IPAddress.Loopback,
+            MaxRequestBodyBytes = Int(nameof(MaxRequestBodyBytes), DefaultMaxRequestBodyBytes),
+            MaxBatchLength = Int(nameof(MaxBatchLength), DefaultMaxBatchLength),
+            MaxBatchResponseBytes = Int(nameof(MaxBatchResponseBytes), DefaultMaxBatchResponseBytes),
+            RequestTimeoutMs = Int(nameof(RequestTimeoutMs), DefaultRequestTimeoutMs),
+            MaxWebSocketConnections = Int(nameof(MaxWebSocketConnections), DefaultMaxWebSocketConnections),
+            MaxSubscriptionsPerConnection = Int(nameof(MaxSubscriptionsPerConnection), DefaultMaxSubscriptionsPerConnection),
+            MaxPendingMessagesPerConnection = Int(nameof(MaxPendingMessagesPerConnection), DefaultMaxPendingMessagesPerConnection),
+            MaxConcurrentCallsPerConnection = Int(nameof(MaxConcurrentCallsPerConnection), DefaultMaxConcurrentCallsPerConnection),
+            MaxHttpConnections = Int(nameof(MaxHttpConnections), DefaultMaxHttpConnections),
+            MaxJsonDepth = Int(nameof(MaxJsonDepth), DefaultMaxJsonDepth),
+        };
+        try
+        {
+            options.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new HostConfigurationException(e.Message);
+        }
+        return options;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the setting that cannot work.</summary>
     public void Validate()

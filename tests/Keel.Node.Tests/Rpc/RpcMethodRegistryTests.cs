@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Keel.Node.Rpc;
 
 namespace Keel.Node.Tests.Rpc;
@@ -47,5 +48,38 @@ public class RpcMethodRegistryTests
             MaxConcurrentCallsPerConnection = 8,
         }));
         Assert.Contains("MaxPendingMessagesPerConnection", e.Message);
+    }
+}
+
+public class RpcServerOptionsTests
+{
+    [Fact]
+    public void Options_come_from_the_rpc_configuration_section_with_defaults()
+    {
+        var config = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Rpc:MaxBatchLength"] = "7", ["Rpc:RequestTimeoutMs"] = "0" })
+            .Build();
+        var options = RpcServerOptions.FromConfiguration(config, 902, 9546);
+        Assert.Equal(902UL, options.ChainId);
+        Assert.Equal(9546, options.Port);
+        Assert.Equal(7, options.MaxBatchLength);
+        Assert.Equal(Timeout.InfiniteTimeSpan, options.RequestTimeout);
+        Assert.Equal(RpcServerOptions.DefaultMaxRequestBodyBytes, options.MaxRequestBodyBytes);
+        Assert.Equal(System.Net.IPAddress.Loopback, options.BindAddress);
+    }
+
+    [Fact]
+    public void Bad_configuration_values_name_the_key()
+    {
+        var config = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Rpc:MaxBatchLength"] = "many" })
+            .Build();
+        var e = Assert.Throws<Keel.Node.Hosting.HostConfigurationException>(() => RpcServerOptions.FromConfiguration(config, 1, 9545));
+        Assert.Contains("Rpc:MaxBatchLength", e.Message);
+        config = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Rpc:MaxSubscriptionsPerConnection"] = "-1" })
+            .Build();
+        e = Assert.Throws<Keel.Node.Hosting.HostConfigurationException>(() => RpcServerOptions.FromConfiguration(config, 1, 9545));
+        Assert.Contains("MaxSubscriptionsPerConnection", e.Message);
     }
 }
