@@ -43,7 +43,8 @@ public sealed class RpcServerHost : IAsyncDisposable
             // The endpoint enforces the body limit itself to answer with a JSON-RPC error body.
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
             kestrel.Limits.MaxConcurrentConnections = options.MaxHttpConnections;
-            kestrel.Limits.MaxConcurrentUpgradedConnections = options.MaxWebSocketConnections;
+            // WebSocket connections are counted by the server itself, which can answer 503 with a
+            // JSON-RPC error; Kestrel's own upgrade limit would refuse without one.
         });
         var app = builder.Build();
         server.AttachLogger(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Keel.Node.Rpc"));

@@ -308,12 +308,13 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
     /// </summary>
     private sealed class CallScope(RpcWebSocketSession session) : IRpcSession
     {
+        private readonly Lock _gate = new();
         private List<RpcSubscription>? _created;
 
         public string Subscribe(string kind, object? filter)
         {
             var subscription = session.Subscribe(kind, filter);
-            lock (this)
+            lock (_gate)
             {
                 (_created ??= []).Add(subscription);
             }
@@ -324,7 +325,7 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
 
         public void ActivateCreated()
         {
-            lock (this)
+            lock (_gate)
             {
                 _created?.ForEach(s => s.Activate());
             }
@@ -332,7 +333,7 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
 
         public void DropCreated()
         {
-            lock (this)
+            lock (_gate)
             {
                 _created?.ForEach(s => session.Unsubscribe(s.Id));
             }
