@@ -5,14 +5,15 @@ namespace Keel.Rollup.Execution;
 
 /// <summary>
 /// The Poseidon2 batch commitment of one namespace's ordered transfers in one block: a single
-/// width-12 sponge (domain tag 2) over a 13-element header followed by 23 elements per transfer.
-/// Cheap enough to compute while proposing and voting: ceil((13 + 23 n) / 8) permutations.
+/// Poseidon2 sponge (Keel.Core's <c>Poseidon2.Hash</c>) over the domain tag 2, a 13-element header
+/// and 23 elements per transfer: 14 + 23 n elements, ceil((14 + 23 n) / 8) permutations, cheap
+/// enough to compute while proposing and voting.
 /// <code>
+/// input    = [2] ‖ header ‖ transfer_0 ‖ ... ‖ transfer_{n-1}
 /// header   = [1 (format), chainId lo32, chainId hi32, n, baseFee limbs 0..3, feeRecipient limbs 0..4]
 /// transfer = [from limbs 0..4, to limbs 0..4, value limbs 0..3, nonce, maxFee limbs 0..3, maxPriorityFee limbs 0..3]
 /// </code>
-/// Limbs are 32 bits, least significant first (see <see cref="FieldEncoding"/>). The count in the
-/// header fixes the length, so zero padding of the last block is unambiguous.
+/// Limbs are 32 bits, least significant first (see <see cref="FieldEncoding"/>).
 /// </summary>
 public sealed class BatchCommitment
 {
@@ -35,7 +36,8 @@ public sealed class BatchCommitment
         if ((uint)transferCount > MaxTransfers)
             throw new ArgumentOutOfRangeException(nameof(transferCount), $"A batch holds at most {MaxTransfers} transfers.");
         _expected = transferCount;
-        _sponge = hasher.CreateSponge(RollupHasher.BatchDomain);
+        _sponge = hasher.CreateSponge(InputElements(transferCount));
+        _sponge.Absorb([RollupHasher.BatchDomain]);
         Span<ulong> header = stackalloc ulong[HeaderElements];
         header[0] = FormatVersion;
         FieldEncoding.WriteU64(parameters.ChainId, header[1..]);
@@ -44,6 +46,12 @@ public sealed class BatchCommitment
         FieldEncoding.WriteAddress(parameters.FeeRecipient, header[8..]);
         _sponge.Absorb(header);
     }
+
+    /// <summary>Length of the sponge input for <paramref name="transferCount"/> transfers.</summary>
+    public static int InputElements(int transferCount) => 1 + HeaderElements + TransferElements * transferCount;
+
+    /// <summary>Width-12 permutations one commitment costs.</summary>
+    public static int Permutations(int transferCount) => (InputElements(transferCount) + 7) / 8;
 
     public void Add(Transfer tx)
     {

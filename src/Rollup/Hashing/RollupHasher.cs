@@ -1,34 +1,41 @@
+using Keel.Core.Field;
+using Keel.Core.Hashing;
+
 namespace Keel.Rollup.Hashing;
 
 /// <summary>
-/// The three hash shapes of the rollup, all built on Poseidon2 over Goldilocks:
+/// The hash shapes of the rollup, all Poseidon2 over Goldilocks from Keel.Core:
 /// <list type="bullet">
-/// <item>node compression: <c>Permute8(left ‖ right)[0..4]</c> (Plonky3's truncated permutation);</item>
-/// <item>sponges (leaves, batch commitment): width 12, rate 8, capacity 4, absorbing by overwriting
-/// the rate, capacity initialised to <c>(domainTag, 0, 0, 0)</c>, zero padding of the last block,
-/// output = first 4 elements;</item>
-/// <item>the empty-subtree table derived from the empty leaf.</item>
+/// <item>node compression: the first 4 elements of <c>Permute8(left ‖ right)</c>
+/// (<see cref="Poseidon2.Compress"/>);</item>
+/// <item>sponge hashing exactly as <see cref="Poseidon2.Hash(ReadOnlySpan{ulong}, Span{ulong})"/>
+/// (width 12, rate 8, capacity lane 0 = input length, blocks added into the rate, zero padding,
+/// digest = state[0..4]), with a domain tag as the first input element: 1 for account leaves,
+/// 2 for batch commitments;</item>
+/// <item>the table of empty-subtree roots derived from the empty leaf.</item>
 /// </list>
 /// Counts permutations so that tests and benchmarks can check the documented cost per transfer.
+/// Thread safe (the counter is atomic; nothing else is mutable).
 /// </summary>
 public sealed class RollupHasher
 {
-    public const int Rate = 8;
-    public const int Width = 12;
-
     /// <summary>Domain tag of account leaves.</summary>
     public const ulong LeafDomain = 1;
 
     /// <summary>Domain tag of batch commitments.</summary>
     public const ulong BatchDomain = 2;
 
-    private readonly IPoseidon2 _poseidon;
+    /// <summary>Elements hashed per account leaf: tag, four balance limbs, nonce.</summary>
+    public const int LeafElements = 6;
+
+    /// <summary>Depth of the account tree: one level per address bit.</summary>
+    public const int TreeDepth = 160;
+
+    private readonly Digest[] _emptySubtrees;
     private long _permutations;
 
-    public RollupHasher(IPoseidon2 poseidon)
+    public RollupHasher()
     {
-        ArgumentNullException.ThrowIfNull(poseidon);
-        _poseidon = poseidon;
         var empty = new Digest[TreeDepth + 1];
         empty[0] = HashLeaf(0, 0);
         for (int level = 0; level < TreeDepth; level++)
@@ -37,75 +44,86 @@ public sealed class RollupHasher
         _permutations = 0;
     }
 
-    /// <summary>Depth of the account tree: one level per address bit.</summary>
-    public const int TreeDepth = 160;
+    /// <summary>A process-wide instance (the empty-subtree table is computed once).</summary>
+    public static RollupHasher Shared { get; } = new();
 
-    private readonly Digest[] _emptySubtrees;
+    /// <summary>Permutations run through this hasher so far (width 8 and 12 alike).</summary>
+    public long Permutations => Interlocked.Read(ref _permutations);
 
     /// <summary>Root of an all-empty subtree of height <paramref name="level"/> (0 = the empty leaf,
     /// which is the leaf of the account (balance 0, nonce 0); 160 = the root of the empty state).</summary>
     public Digest EmptySubtree(int level) => _emptySubtrees[level];
-
-    /// <summary>Permutations run through this hasher so far (width 8 and 12 alike).</summary>
-    public long Permutations => Interlocked.Read(ref _permutations);
 
     public Digest Compress(in Digest left, in Digest right)
     {
         Span<ulong> s = stackalloc ulong[8];
         left.CopyTo(s);
         right.CopyTo(s[4..]);
-        _poseidon.Permute8(s);
+        Poseidon2.Width8.Permute(s);
         Interlocked.Increment(ref _permutations);
         return Digest.FromSpan(s);
     }
 
-    /// <summary>Leaf of an account: sponge(LeafDomain, balance limbs ‖ nonce). Five elements, so one
-    /// permutation.</summary>
+    /// <summary>Leaf of an account: Hash([1, balance limbs 0..3, nonce]); one permutation.</summary>
     public Digest HashLeaf(UInt128 balance, ulong nonce)
     {
-        Span<ulong> s = stackalloc ulong[Width];
-        s.Clear();
-        FieldEncoding.WriteAmount(balance, s);
-        s[4] = nonce;
-        s[Rate] = LeafDomain;
-        Permute12(s);
-        return Digest.FromSpan(s);
+        if (nonce >= Digest.FieldModulus)
+            throw new ArgumentOutOfRangeException(nameof(nonce));
+        var sponge = CreateSponge(LeafElements);
+        Span<ulong> e = stackalloc ulong[LeafElements];
+        e[0] = LeafDomain;
+        FieldEncoding.WriteAmount(balance, e[1..]);
+        e[5] = nonce;
+        sponge.Absorb(e);
+        return sponge.Squeeze();
     }
 
-    internal void Permute12(Span<ulong> state)
+    /// <summary>A sponge that will absorb exactly <paramref name="totalElements"/> elements (the
+    /// length is part of the initial state, as in <see cref="Poseidon2.Hash(ReadOnlySpan{ulong}, Span{ulong})"/>).</summary>
+    public Sponge CreateSponge(int totalElements) => new(this, totalElements);
+
+    private void Permute12(Span<ulong> state)
     {
-        _poseidon.Permute12(state);
+        Poseidon2.Width12.Permute(state);
         Interlocked.Increment(ref _permutations);
     }
 
-    public Sponge CreateSponge(ulong domainTag) => new(this, domainTag);
-
-    /// <summary>An incremental width-12 sponge (see the class summary for its rules). Not thread safe.</summary>
+    /// <summary>An incremental form of Keel.Core's Poseidon2 sponge: same digest, but the input
+    /// can arrive in pieces (the batch commitment is built transfer by transfer). Not thread safe.</summary>
     public sealed class Sponge
     {
+        private const int Rate = Poseidon2.SpongeRate;
         private readonly RollupHasher _hasher;
-        private readonly ulong[] _state = new ulong[Width];
+        private readonly ulong[] _state = new ulong[Poseidon2.SpongeWidth];
+        private readonly int _total;
+        private int _absorbed;
         private int _filled;
-        private bool _absorbedAny;
         private bool _finished;
 
-        internal Sponge(RollupHasher hasher, ulong domainTag)
+        internal Sponge(RollupHasher hasher, int totalElements)
         {
+            ArgumentOutOfRangeException.ThrowIfNegative(totalElements);
             _hasher = hasher;
-            _state[Rate] = domainTag;
+            _total = totalElements;
+            _state[Rate] = (ulong)totalElements;
         }
 
         public void Absorb(ReadOnlySpan<ulong> elements)
         {
             if (_finished)
                 throw new InvalidOperationException("The sponge was already squeezed.");
+            if (elements.Length > _total - _absorbed)
+                throw new InvalidOperationException($"The sponge was created for {_total} elements.");
             foreach (ulong e in elements)
             {
                 if (e >= Digest.FieldModulus)
-                    throw new ArgumentOutOfRangeException(nameof(elements), "Sponge input must be canonical field elements.");
-                _state[_filled++] = e;
-                _absorbedAny = true;
-                if (_filled == Rate)
+                    throw new NonCanonicalFieldElementException(e);
+                _state[_filled] = Goldilocks.Add(_state[_filled], e);
+                _filled++;
+                _absorbed++;
+                // The last block is permuted by Squeeze, so that an input of exactly k blocks
+                // takes k permutations, like the one-shot hash.
+                if (_filled == Rate && _absorbed < _total)
                 {
                     _hasher.Permute12(_state);
                     _filled = 0;
@@ -113,20 +131,14 @@ public sealed class RollupHasher
             }
         }
 
-        public void Absorb(ulong element) => Absorb([element]);
-
-        /// <summary>Zero-pads and permutes a partly filled block (or permutes once when nothing was
-        /// absorbed), then returns the first four elements.</summary>
         public Digest Squeeze()
         {
             if (_finished)
                 throw new InvalidOperationException("The sponge was already squeezed.");
+            if (_absorbed != _total)
+                throw new InvalidOperationException($"The sponge was created for {_total} elements but absorbed {_absorbed}.");
             _finished = true;
-            if (_filled > 0 || !_absorbedAny)
-            {
-                _state.AsSpan(_filled, Rate - _filled).Clear();
-                _hasher.Permute12(_state);
-            }
+            _hasher.Permute12(_state);
             return Digest.FromSpan(_state);
         }
     }

@@ -1,4 +1,5 @@
 using Keel.Core;
+using Keel.Rollup.State;
 
 namespace Keel.Rollup.Transactions;
 
