@@ -48,7 +48,7 @@ public sealed record Transfer
     public byte Type { get; }
     public ulong ChainId { get; }
     public Address From { get; }
-    public Address To { get; }
+    public Address To { get; init; }
     public UInt128 Value { get; init; }
     public ulong Nonce { get; init; }
     public UInt128 MaxFeePerGas { get; }
