@@ -79,8 +79,6 @@ public static class WitnessChecker
                 throw new WitnessRejectedException(WitnessRejection.SenderPathMismatch, i, $"The sender opening of {tx.From} does not lead to root {root}.");
 
             var outcome = TransferRules.Evaluate(sender, tx, p.BaseFeePerGas);
-            if (w.EffectiveGasPrice != outcome.EffectiveGasPrice)
-                throw new WitnessRejectedException(WitnessRejection.EffectiveGasPriceMismatch, i, $"Effective gas price {w.EffectiveGasPrice}, expected {outcome.EffectiveGasPrice}.");
             if (w.Status != outcome.Status)
             {
                 var reason = w.Status != TransferStatus.Applied ? WitnessRejection.StatusMismatch : outcome.Status switch
@@ -92,6 +90,9 @@ public static class WitnessChecker
                 };
                 throw new WitnessRejectedException(reason, i, $"Declared {w.Status}, the rules give {outcome.Status} (sender balance {sender.Balance}, nonce {sender.Nonce}).");
             }
+
+            if (w.EffectiveGasPrice != outcome.EffectiveGasPrice)
+                throw new WitnessRejectedException(WitnessRejection.EffectiveGasPriceMismatch, i, $"Effective gas price {w.EffectiveGasPrice}, expected {outcome.EffectiveGasPrice}.");
 
             if (!outcome.Applied)
             {
