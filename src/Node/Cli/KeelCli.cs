@@ -12,6 +12,7 @@ public static class KeelCli
     {
         var root = new RootCommand("Keel: a shared-sequencer L2 devnet node (BFT sequencer, libp2p, STARK prover, L1 settlement).");
         root.Subcommands.Add(BenchCommands.Create());
+        foreach (var c in ProverCommands.Create()) root.Subcommands.Add(c);
         return root;
     }
 }
