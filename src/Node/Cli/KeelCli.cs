@@ -12,7 +12,9 @@ public static class KeelCli
     {
         var root = new RootCommand("Keel: a shared-sequencer L2 devnet node (BFT sequencer, libp2p, STARK prover, L1 settlement).");
         root.Subcommands.Add(BenchCommands.Create());
-        foreach (var c in ProverCommands.Create()) root.Subcommands.Add(c);
+        root.Subcommands.Add(KeysCommands.Create());
+        root.Subcommands.Add(HashCommands.Create());
+        ProverCommands.AddTo(root);
         return root;
     }
 }

@@ -24,7 +24,19 @@ internal static class ProverCommands
     /// <summary>Bound on elements accepted by `keel hash poseidon2` for the sponge.</summary>
     public const int MaxHashInputElements = 1 << 16;
 
-    public static IEnumerable<Command> Create() => [CreateProve(), CreateVerify()];
+    /// <summary>Adds `prove` and `verify` to the root, and `poseidon2` under the existing `hash` command.</summary>
+    public static void AddTo(RootCommand root)
+    {
+        root.Subcommands.Add(CreateProve());
+        root.Subcommands.Add(CreateVerify());
+        var hash = root.Subcommands.FirstOrDefault(c => c.Name == "hash");
+        if (hash is null)
+        {
+            hash = new Command("hash", "Hash functions.");
+            root.Subcommands.Add(hash);
+        }
+        hash.Subcommands.Add(CreatePoseidon2Hash());
+    }
 
     private static Command CreateProve()
     {
