@@ -11,8 +11,7 @@ public class TransferValidatorTests
     private static readonly AccountState Genesis = RollupGenesis.Devnet().CreateState();
 
     private static byte[] Signed(ulong nonce, UInt128 value, byte type = 2, ulong maxFee = 3_000_000_000, ulong tip = 1_000_000_000) =>
-        TransactionSigner.Sign(new UnsignedTransaction(type, TestData.ChainId, nonce, TestData.Dev(1),
-            (UInt256)value, (UInt256)maxFee, (UInt256)tip), TestData.DevKey0);
+        new TestData.TxFields(type, TestData.ChainId, nonce, TestData.Dev(1), (UInt256)value, (UInt256)maxFee, (UInt256)tip).Sign();
 
     [Fact]
     public void Sequence_of_raw_transfers_updates_the_pending_map()
@@ -89,8 +88,8 @@ public class TransferValidatorTests
         var pending = new PendingAccounts(Genesis);
         var v = new TransferValidator(parameters);
         v.ValidateAndApply(Signed(0, 1), pending);
-        var spendTips = TransactionSigner.Sign(new UnsignedTransaction(2, TestData.ChainId, 0, TestData.Dev(2),
-            UInt256.Zero, (UInt256)1_000_000_000UL, UInt256.Zero), recipientKey);
+        var spendTips = new TestData.TxFields(2, TestData.ChainId, 0, TestData.Dev(2),
+            UInt256.Zero, (UInt256)1_000_000_000UL, UInt256.Zero).Sign(recipientKey);
         Assert.Equal(TransferError.InsufficientBalance, Assert.Throws<InvalidTransferException>(() => v.ValidateAndApply(spendTips, pending)).Error);
         v.CloseBatch(pending);
         v.ValidateAndApply(spendTips, pending); // next block: the tip (21000 gwei) covers 21000 * 1 gwei
