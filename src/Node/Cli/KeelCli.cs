@@ -17,6 +17,8 @@ public static class KeelCli
         root.Subcommands.Add(SimCommands.Create());
         root.Subcommands.Add(DbCommands.Create());
         root.Subcommands.Add(P2pCommands.Create());
+        ProverCommands.AddTo(root);
+        root.Subcommands.Add(RollupCommands.Create());
         return root;
     }
 }
