@@ -10,10 +10,21 @@ using Microsoft.Extensions.Logging;
 
 namespace Keel.Node.Metrics;
 
-/// <summary>Serves a <see cref="PrometheusExporter"/> as GET /metrics on an existing Kestrel app.</summary>
+/// <summary>Wires a <see cref="PrometheusExporter"/> into the generic host and serves it as GET /metrics on a Kestrel app.</summary>
 public static class PrometheusEndpointExtensions
 {
     public const string DefaultPath = "/metrics";
+
+    /// <summary>Registers one exporter for the process (it starts listening to meters when first resolved).</summary>
+    public static IServiceCollection AddPrometheusExporter(this IServiceCollection services, PrometheusExporterOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return services.AddSingleton(_ => new PrometheusExporter(options));
+    }
+
+    /// <summary>GET /metrics from the exporter registered by <see cref="AddPrometheusExporter"/>.</summary>
+    public static IEndpointConventionBuilder MapPrometheusMetrics(this IEndpointRouteBuilder endpoints, string path = DefaultPath) =>
+        endpoints.MapPrometheusMetrics(endpoints.ServiceProvider.GetRequiredService<PrometheusExporter>(), path);
 
     public static IEndpointConventionBuilder MapPrometheusMetrics(this IEndpointRouteBuilder endpoints, PrometheusExporter exporter, string path = DefaultPath)
     {

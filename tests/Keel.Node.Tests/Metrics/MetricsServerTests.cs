@@ -1,6 +1,12 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using Keel.Node.Metrics;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Keel.Node.Tests.Metrics;
 
@@ -30,5 +36,33 @@ public sealed class MetricsServerTests
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         using var post = await client.PostAsync(PrometheusEndpointExtensions.DefaultPath, new StringContent(""));
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_exporter_registered_in_the_host_serves_an_app_that_also_serves_other_routes()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        var meterName = "Keel.Tests.Host." + Guid.NewGuid().ToString("N");
+        builder.Services.AddPrometheusExporter(new PrometheusExporterOptions { MeterFilter = m => m.Name == meterName });
+        await using var app = builder.Build();
+        app.MapGet("/health", () => "ok");
+        app.MapPrometheusMetrics();
+        using var meter = new Meter(meterName);
+        var blocks = meter.CreateCounter<long>("keel.test.blocks");
+        await app.StartAsync();
+        try
+        {
+            blocks.Add(2);
+            var port = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First()).Port;
+            using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
+            Assert.Equal("# TYPE keel_test_blocks_total counter\nkeel_test_blocks_total 2\n", await client.GetStringAsync("/metrics"));
+            Assert.Equal("ok", await client.GetStringAsync("/health"));
+        }
+        finally
+        {
+            await app.StopAsync();
+        }
     }
 }
