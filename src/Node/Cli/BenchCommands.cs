@@ -21,6 +21,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Secp256k1Bench.Create());
         bench.Subcommands.Add(RpcBench.Create());
         bench.Subcommands.Add(RollupBench.Create());
+        bench.Subcommands.Add(StorageBench.Create());
         return bench;
     }
 

@@ -155,11 +155,13 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         _ => throw new InvalidStorageArgumentException($"unknown durability {durability}"),
     };
 
+    private StoreClosedException Closed() => new($"the RocksDB store at '{Path}' is closed");
+
     private void EnsureOpen()
     {
         if (Volatile.Read(ref _disposed) != 0)
         {
-            throw new StoreClosedException($"the RocksDB store at '{Path}' is closed");
+            throw Closed();
         }
     }
 
@@ -173,7 +175,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         }
         catch (ObjectDisposedException)
         {
-            throw new StoreClosedException($"the RocksDB store at '{Path}' is closed");
+            throw Closed();
         }
     }
 
@@ -186,7 +188,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         }
         catch (ObjectDisposedException)
         {
-            throw new StoreClosedException($"the RocksDB store at '{Path}' is closed");
+            throw Closed();
         }
     }
 
@@ -327,7 +329,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
             }
             catch (ObjectDisposedException)
             {
-                throw new StoreClosedException($"the RocksDB store at '{Store.Path}' is closed");
+                throw Store.Closed();
             }
         }
 
@@ -362,7 +364,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
             }
             catch (ObjectDisposedException)
             {
-                throw new StoreClosedException($"the RocksDB store at '{Store.Path}' is closed");
+                throw Store.Closed();
             }
         }
 
@@ -383,7 +385,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
             }
             catch (ObjectDisposedException)
             {
-                throw new StoreClosedException($"the RocksDB store at '{Store.Path}' is closed");
+                throw Store.Closed();
             }
         }
 
@@ -402,7 +404,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
             }
             catch (ObjectDisposedException)
             {
-                throw new StoreClosedException($"the RocksDB store at '{Store.Path}' is closed");
+                throw Store.Closed();
             }
         }
 
@@ -458,7 +460,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
                 }
                 if (failure is ObjectDisposedException)
                 {
-                    throw new StoreClosedException($"the RocksDB store at '{Store.Path}' is closed");
+                    throw Store.Closed();
                 }
                 throw;
             }
@@ -591,6 +593,7 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         private RocksDbColumnFamily Check(IColumnFamily columnFamily, ReadOnlySpan<byte> key, int valueLength)
         {
             ObjectDisposedException.ThrowIf(Handle.IsClosed, this);
+            Owner.EnsureOpen();
             ArgumentNullException.ThrowIfNull(columnFamily);
             StorageLimits.CheckKey(key);
             if (columnFamily is not RocksDbColumnFamily family || !ReferenceEquals(family.Store, Owner))

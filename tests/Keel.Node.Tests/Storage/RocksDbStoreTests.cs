@@ -1,6 +1,7 @@
 using System.Text;
 using Keel.Core.Storage;
 using Keel.Core.Tests.Storage;
+using Keel.Node.Metrics;
 using Keel.Node.Storage;
 
 namespace Keel.Node.Tests.Storage;
@@ -94,5 +95,20 @@ public sealed class RocksDbStoreTests : KeyValueStoreContractTests
         new Random(7).NextBytes(value.AsSpan(0, value.Length / 2));
         alpha.Put(B("big"), value, WriteDurability.Synced);
         Assert.Equal(value, alpha.Get(B("big")));
+    }
+
+    [Fact]
+    public void Store_metrics_export_estimates_per_column_family()
+    {
+        using var store = RocksDbStore.Open(_temp.Sub("metrics"));
+        store.GetColumnFamily(ColumnFamilyNames.Receipts).Put(B("r1"), B("receipt"));
+        using var exporter = new PrometheusExporter(new PrometheusExporterOptions { MeterFilter = m => m.Name == RocksDbStoreMetrics.MeterName });
+        using var metrics = new RocksDbStoreMetrics(store);
+
+        var text = exporter.Collect();
+        Assert.Contains("# TYPE keel_storage_keys gauge\n", text);
+        Assert.Contains("keel_storage_keys{cf=\"receipts\"} 1\n", text);
+        Assert.Contains("keel_storage_memtable_size_bytes{cf=\"safety\"}", text);
+        Assert.Contains("keel_storage_sst_size_bytes{cf=\"blocks\"} 0\n", text);
     }
 }
