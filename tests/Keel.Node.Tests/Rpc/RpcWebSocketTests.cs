@@ -293,12 +293,14 @@ public sealed class RpcSubscriptionOrderTests
         await using var t = await RpcTestServer.StartAsync();
         using var stop = new CancellationTokenSource();
         var published = 0UL;
-        var publisher = Task.Run(() =>
+        // About a head per millisecond: constant, yet slow enough that a reading client keeps up
+        // (an unthrottled loop would make every client a slow consumer).
+        var publisher = Task.Run(async () =>
         {
             while (!stop.IsCancellationRequested)
             {
                 t.Server.Subscriptions.PublishNewHead(RpcWebSocketTests.Header(++published));
-                Thread.Yield();
+                await Task.Delay(1);
             }
         });
         try
