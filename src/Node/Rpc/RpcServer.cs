@@ -76,6 +76,20 @@ public sealed partial class RpcServer
     }
 
     /// <summary>
+    /// Runs a request in-process, without a socket (tests of a subsystem's methods, tools): the
+    /// same parsing, limits (except the body size, which belongs to the transports) and errors as
+    /// over HTTP. Returns the response JSON, or null when there is nothing to answer.
+    /// </summary>
+    public async Task<byte[]?> ExecuteAsync(ReadOnlyMemory<byte> request, CancellationToken cancellation = default)
+    {
+        Methods.Freeze();
+        using var output = new RpcBufferWriter();
+        return await ProcessAsync(request, output, RpcTransport.InProcess, null, cancellation).ConfigureAwait(false)
+            ? output.ToArray()
+            : null;
+    }
+
+    /// <summary>
     /// Processes one request body (a call or a batch) and writes the answer into
     /// <paramref name="output"/>. Returns false when there is nothing to send (notifications only).
     /// </summary>

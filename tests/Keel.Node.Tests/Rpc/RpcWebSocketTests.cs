@@ -240,6 +240,7 @@ internal sealed class WsClient : IDisposable
         var id = Interlocked.Increment(ref _nextId);
         await SendAsync($$"""{"jsonrpc":"2.0","id":{{id}},"method":"{{method}}","params":{{paramsJson}}}""");
         var answer = await ReceiveAsync();
+        Assert.True(answer["id"] is not null, $"want the answer to call {id}, got {answer.ToJsonString()}");
         Assert.Equal(id, (int)answer["id"]!);
         return answer;
     }
@@ -282,4 +283,42 @@ internal sealed class WsClient : IDisposable
     }
 
     public void Dispose() => _socket.Dispose();
+}
+
+public sealed class RpcSubscriptionOrderTests
+{
+    [Fact]
+    public async Task The_subscribe_answer_arrives_before_any_notification_even_under_constant_publishing()
+    {
+        await using var t = await RpcTestServer.StartAsync();
+        using var stop = new CancellationTokenSource();
+        var published = 0UL;
+        // About a head per millisecond: constant, yet slow enough that a reading client keeps up
+        // (an unthrottled loop would make every client a slow consumer).
+        var publisher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                t.Server.Subscriptions.PublishNewHead(RpcWebSocketTests.Header(++published));
+                await Task.Delay(1);
+            }
+        });
+        try
+        {
+            for (var round = 0; round < 20; round++)
+            {
+                using var ws = await WsClient.ConnectAsync(t.Host.WebSocketUri);
+                // CallAsync asserts that the first message after the request is its answer.
+                var id = (string)RpcAssert.Result(await ws.CallAsync("eth_subscribe", """["newHeads"]"""))!;
+                var note = await ws.ReceiveAsync();
+                Assert.Equal(id, (string?)note["params"]!["subscription"]);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await publisher;
+        }
+        Assert.True(published > 0);
+    }
 }
