@@ -95,4 +95,29 @@ public class TransferValidatorTests
         v.ValidateAndApply(spendTips, pending); // next block: the tip (21000 gwei) covers 21000 * 1 gwei
         Assert.Equal(Account.Empty with { Nonce = 1 }, pending.GetAccount(parameters.FeeRecipient));
     }
+
+    [Fact]
+    public void Block_batch_is_validated_all_or_nothing_with_its_commitment()
+    {
+        var pending = new PendingAccounts(Genesis);
+        var v = new TransferValidator(TestData.Parameters);
+        var hasher = Keel.Rollup.Hashing.RollupHasher.Shared;
+        ReadOnlyMemory<byte>[] good = [Signed(0, 1), Signed(1, 2, type: 0), Signed(2, 3)];
+        var batch = v.ValidateBatch(good, pending, hasher);
+        Assert.Equal(3, batch.Transfers.Count);
+        Assert.Equal(Keel.Rollup.Execution.BatchCommitment.Compute(hasher, TestData.Parameters, batch.Transfers), batch.BatchCommitment);
+        Assert.Equal(3UL, pending.GetAccount(TestData.Dev(0)).Nonce);
+        Assert.NotEqual(Account.Empty, pending.GetAccount(TestData.FeeRecipient)); // tips credited at the end
+        Assert.Equal((UInt128)0, pending.UncreditedTips);
+
+        var snapshot = pending.GetAccount(TestData.Dev(0));
+        ReadOnlyMemory<byte>[] bad = [Signed(3, 1), Signed(4, 1), Signed(9, 1), Signed(5, 1)];
+        var e = Assert.Throws<BatchValidationException>(() => v.ValidateBatch(bad, pending, hasher));
+        Assert.Equal(2, e.Index);
+        Assert.Equal(TransferError.NonceTooHigh, e.Error);
+        Assert.Equal(snapshot, pending.GetAccount(TestData.Dev(0)));
+
+        ReadOnlyMemory<byte>[] garbage = [new byte[] { 0xc0 }];
+        Assert.Equal(TransferError.Malformed, Assert.Throws<BatchValidationException>(() => v.ValidateBatch(garbage, pending, hasher)).Error);
+    }
 }
