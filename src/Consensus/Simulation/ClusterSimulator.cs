@@ -30,7 +30,7 @@ public sealed record SimulationOptions
 
     internal SafetyRuleBreak BrokenRule { get; init; } = SafetyRuleBreak.None;
 
-    internal int EffectiveLivenessBound => LivenessRoundBound > 0 ? LivenessRoundBound : 3 * Validators + 30;
+    internal int EffectiveLivenessBound => LivenessRoundBound > 0 ? LivenessRoundBound : 2 * Validators + 10;
 }
 
 /// <summary>What one scenario produced.</summary>

@@ -17,6 +17,7 @@ internal static class BenchCommands
         var bench = new Command("bench", "Benchmarks: tables for people, --json FILE for scripts.");
         bench.Options.Add(JsonOption);
         // Each benchmark adds its subcommand here, one line each.
+        bench.Subcommands.Add(ConsensusBench.Create());
         return bench;
     }
 
