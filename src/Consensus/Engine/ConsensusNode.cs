@@ -553,7 +553,7 @@ public sealed class ConsensusNode
 
     private void SendSyncInfo(int peer)
     {
-        if (peer == Index || (_syncInfoSentRound.TryGetValue(peer, out var sent) && sent >= CurrentRound))
+        if (peer == Index || (uint)peer >= (uint)_membership.Count || (_syncInfoSentRound.TryGetValue(peer, out var sent) && sent >= CurrentRound))
         {
             return;
         }

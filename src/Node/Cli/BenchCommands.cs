@@ -22,6 +22,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(RpcBench.Create());
         bench.Subcommands.Add(RollupBench.Create());
         bench.Subcommands.Add(StorageBench.Create());
+        bench.Subcommands.Add(ConsensusBench.Create());
         return bench;
     }
 

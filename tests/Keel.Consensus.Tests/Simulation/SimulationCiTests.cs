@@ -14,7 +14,7 @@ public abstract class SimulationCiTests(ITestOutputHelper output, FaultProfile p
     /// Sized so the whole set takes about two to three minutes on a 2-core CI machine (measured in
     /// docs/consensus.md); longer runs belong to `keel sim consensus`.
     /// </summary>
-    public const int SeedsPerCase = 150;
+    public const int SeedsPerCase = 400;
 
     [Theory]
     [InlineData(4)]
