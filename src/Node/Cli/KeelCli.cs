@@ -19,6 +19,7 @@ public static class KeelCli
         root.Subcommands.Add(P2pCommands.Create());
         ProverCommands.AddTo(root);
         root.Subcommands.Add(RollupCommands.Create());
+        NodeCommands.AddTo(root);
         return root;
     }
 }

@@ -26,6 +26,7 @@ public sealed record NodeConfig
     public const int DefaultP2pPort = 30400;
     public const int DefaultRpcPort = 9545;
     public const int DefaultBlockTimeMs = 50;
+    public const int DefaultMetricsPort = 9464;
     public const int MaxChains = 64;
     public const long MaxConfigFileBytes = 1024 * 1024;
 
@@ -48,6 +49,9 @@ public sealed record NodeConfig
     public int RpcPort { get; init; } = DefaultRpcPort;
 
     public IReadOnlyList<ulong> Chains { get; init; } = [901, 902];
+
+    /// <summary>Prometheus port (GET /metrics); -1 serves none.</summary>
+    public int MetricsPort { get; init; } = DefaultMetricsPort;
 
     /// <summary>Minimum interval between blocks (the consensus MinBlockIntervalMs).</summary>
     public int BlockTimeMs { get; init; } = DefaultBlockTimeMs;
@@ -72,6 +76,10 @@ public sealed record NodeConfig
         if (RpcPort is < -1 or > 65535 || (RpcPort > 0 && RpcPort + Chains.Count - 1 > 65535))
         {
             throw new NodeConfigException($"rpc port {RpcPort} is out of range for {Chains.Count} chains");
+        }
+        if (MetricsPort is < -1 or > 65535)
+        {
+            throw new NodeConfigException($"metrics port {MetricsPort} is out of range");
         }
         if (BlockTimeMs is < 1 or > 60_000)
         {
@@ -121,6 +129,7 @@ public sealed record NodeConfig
             P2pHost = (p2p is null ? null : Str(p2p, "host")) ?? "127.0.0.1",
             P2pPort = (int)((p2p is null ? null : Num(p2p, "port")) ?? DefaultP2pPort),
             RpcPort = (int)((rpc is null ? null : Num(rpc, "port")) ?? DefaultRpcPort),
+            MetricsPort = (int)((root["metrics"] is JsonObject metrics ? Num(metrics, "port") : null) ?? DefaultMetricsPort),
             Bootnodes = [.. (root["bootnodes"] as JsonArray ?? []).Select(n => ParseAddress(n?.GetValue<string>(), "bootnode"))],
             Chains = root["chains"] is JsonArray chains ? [.. chains.Select(c => c!.GetValue<ulong>())] : [901UL, 902UL],
             BlockTimeMs = (int)(Num(root, "blockTimeMs") ?? DefaultBlockTimeMs),
@@ -139,6 +148,7 @@ public sealed record NodeConfig
         ["p2p"] = new JsonObject { ["host"] = P2pHost, ["port"] = P2pPort },
         ["bootnodes"] = new JsonArray([.. Bootnodes.Select(b => (JsonNode)b.ToString())]),
         ["rpc"] = new JsonObject { ["port"] = RpcPort },
+        ["metrics"] = new JsonObject { ["port"] = MetricsPort },
         ["chains"] = new JsonArray([.. Chains.Select(c => (JsonNode)c)]),
         ["blockTimeMs"] = BlockTimeMs,
         ["validators"] = new JsonArray([.. Validators.Select(v => (JsonNode)new JsonObject

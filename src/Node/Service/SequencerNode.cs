@@ -40,6 +40,11 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     private readonly ILogger _logger;
     private readonly Dictionary<ulong, ChainIndex> _indexes = [];
     private readonly object _voteLogLock = new();
+
+    /// <summary>Submission times of transactions this node accepted, for the soft-finality histogram (bounded).</summary>
+    public const int MaxTrackedSubmissions = 200_000;
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Hash32, long> _submittedAtMs = new();
     private IKeyValueStore? _store;
     private KvConsensusStore? _consensusStore;
     private KvBlockStore? _blockStore;
@@ -165,6 +170,7 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
         _consensus = new ConsensusNode(consensusConfig, membership, signer, verifier, _network, _consensusStore, _app, _driver,
             new DeterministicRandom((ulong)Environment.TickCount64 ^ (ulong)ValidatorIndex), Genesis, this);
         _driver.Start(_consensus);
+        NodeMetrics.Register(this);
         _logger.LogInformation("validator {Index} ({Address}) started: peer {Peer}, committed height {Height}", ValidatorIndex, Address, _host.PeerId, _app.CommittedHeight);
     }
 
@@ -175,6 +181,10 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     public Hash32 SubmitTransaction(ulong chainId, byte[] raw)
     {
         var result = Application.Submit(chainId, raw);
+        if (_submittedAtMs.Count < MaxTrackedSubmissions)
+        {
+            _submittedAtMs.TryAdd(result.Hash, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        }
         _network?.GossipTransaction(chainId, raw);
         _driver?.SignalPayload();
         return result.Hash;
@@ -237,7 +247,21 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
 
     public void OnCommitted(CommittedBlock block)
     {
-        IndexBlock(block.Block, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), block.Batches);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        IndexBlock(block.Block, now, block.Batches);
+        if (!_submittedAtMs.IsEmpty)
+        {
+            foreach (var batch in block.Batches)
+            {
+                foreach (var raw in batch.Transfers ?? [])
+                {
+                    if (_submittedAtMs.TryRemove(raw.Hash, out var submitted))
+                    {
+                        NodeMetrics.SoftFinality.Record((now - submitted) / 1000.0, new KeyValuePair<string, object?>("chain", batch.Namespace.ChainId));
+                    }
+                }
+            }
+        }
         Interlocked.Increment(ref _commits);
     }
 
@@ -270,6 +294,7 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
 
     public async ValueTask DisposeAsync()
     {
+        NodeMetrics.Unregister(this);
         _driver?.Dispose();
         if (_network is not null)
         {
