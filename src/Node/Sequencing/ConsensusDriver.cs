@@ -35,12 +35,14 @@ public sealed class ConsensusDriver : IClock, IDisposable
     private Thread? _thread;
     private long _dropped;
     private long _handled;
+    private long _busyTicks;
+    private long _wakeAtMs = long.MaxValue;
     private int _payloadSignalPending;
 
     public ConsensusDriver(ILogger logger)
     {
         _logger = logger;
-        _timer = new Timer(_ => Post(TimerFired.Instance), null, Timeout.Infinite, Timeout.Infinite);
+        _timer = new Timer(_ => OnTimer(), null, Timeout.Infinite, Timeout.Infinite);
     }
 
     public long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -52,6 +54,9 @@ public sealed class ConsensusDriver : IClock, IDisposable
 
     public int QueuedEvents => _events.Reader.Count;
 
+    /// <summary>Time the loop spent handling events (not waiting), for saturation metrics.</summary>
+    public TimeSpan BusyTime => TimeSpan.FromTicks((long)(Interlocked.Read(ref _busyTicks) * (TimeSpan.TicksPerSecond / (double)System.Diagnostics.Stopwatch.Frequency)));
+
     /// <summary>The node, once <see cref="Start"/> was called.</summary>
     public ConsensusNode? Node => _node;
 
@@ -60,9 +65,23 @@ public sealed class ConsensusDriver : IClock, IDisposable
 
     public void WakeAt(long localTimeMs)
     {
-        var delay = Math.Max(0, localTimeMs - NowMs);
         // One timer: a later request supersedes an earlier one, as IClock allows.
-        _timer.Change(delay, Timeout.Infinite);
+        Interlocked.Exchange(ref _wakeAtMs, localTimeMs);
+        _timer.Change(Math.Max(0, localTimeMs - NowMs), Timeout.Infinite);
+    }
+
+    private void OnTimer()
+    {
+        // Timers may fire a little before the wall clock reaches the target (their own tick is coarser
+        // than a millisecond). The node ignores a TimerFired that comes early and does not ask again for
+        // the same time, so an early tick would lose the wake-up: re-arm for the remainder instead.
+        var remaining = Interlocked.Read(ref _wakeAtMs) - NowMs;
+        if (remaining > 0)
+        {
+            _timer.Change(remaining, Timeout.Infinite);
+            return;
+        }
+        Post(TimerFired.Instance);
     }
 
     /// <summary>Starts the loop thread; the node's Start runs on it, first.</summary>
@@ -133,6 +152,7 @@ public sealed class ConsensusDriver : IClock, IDisposable
             {
                 Volatile.Write(ref _payloadSignalPending, 0);
             }
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 node.Handle(e);
@@ -143,6 +163,7 @@ public sealed class ConsensusDriver : IClock, IDisposable
                 _logger.LogError(ex, "consensus handler failed on {Event}", e.GetType().Name);
                 HandlerFailed?.Invoke(ex);
             }
+            Interlocked.Add(ref _busyTicks, System.Diagnostics.Stopwatch.GetTimestamp() - started);
         }
     }
 

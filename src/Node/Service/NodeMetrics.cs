@@ -30,6 +30,7 @@ public static class NodeMetrics
         Meter.CreateObservableGauge("keel.consensus.height", () => Each(n => n.Consensus?.CommittedHeight ?? 0), "{block}", "Committed height.");
         Meter.CreateObservableGauge("keel.consensus.rounds_since_commit",
             () => Each(n => n.Consensus is { } c ? Math.Max(0, c.CurrentRound - c.CommittedRound) : 0), "{round}", "Rounds since the last commit.");
+        Meter.CreateObservableCounter("keel.consensus.busy", () => Each(n => (long)(n.Driver?.BusyTime.TotalMilliseconds ?? 0)), "ms", "Time the consensus loop spent handling events.");
         Meter.CreateObservableGauge("keel.consensus.queue", () => Each(n => (long)(n.Driver?.QueuedEvents ?? 0)), "{event}", "Events waiting for the consensus loop.");
         Meter.CreateObservableCounter("keel.consensus.dropped_events", () => Each(n => n.Driver?.DroppedEvents ?? 0), "{event}", "Events dropped at a full consensus queue.");
         Meter.CreateObservableGauge("keel.mempool.size", MempoolSizes, "{tx}", "Transactions in the mempool, per chain.");

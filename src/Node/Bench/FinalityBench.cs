@@ -1,0 +1,296 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Keel.Core;
+using Keel.Core.Crypto;
+using Keel.Core.Ethereum;
+using Keel.Node.Cli;
+using Keel.Node.Service;
+using Keel.Rollup.Genesis;
+using Microsoft.Extensions.Logging;
+
+namespace Keel.Node.Bench;
+
+/// <summary>
+/// `keel bench finality --stage soft`: a 4-validator devnet in this process (own libp2p hosts on
+/// loopback TCP, own RocksDB directories), a load generator of signed transfers over JSON-RPC
+/// (HTTP keep-alive) at fixed rates split over both rollups, and the submit-to-receipt latency:
+/// from the moment a transaction's eth_sendRawTransaction is sent to the moment its receipt exists
+/// on the RPC node (the chain index adds it when the block commits). Soft finality only; proven and
+/// settled need the prover and L1, outside this command.
+/// </summary>
+internal static class FinalityBench
+{
+    /// <summary>Funded senders the load spreads over (the mempool queues at most 64 per sender).</summary>
+    public const int Senders = 400;
+
+    /// <summary>Concurrent HTTP requests of the load generator.</summary>
+    public const int MaxInFlightRequests = 64;
+
+    /// <summary>Rate used for the "max" row: offered far above what the devnet can take, paced by the open requests.</summary>
+    public const int MaxRowOfferedRate = 40_000;
+
+    private static readonly ulong[] Chains = [901, 902];
+
+    public static Command Create()
+    {
+        var stage = new Option<string>("--stage") { Description = "finality stage to measure (soft)", DefaultValueFactory = _ => "soft" };
+        var rates = new Option<string>("--rates") { Description = "comma-separated offered rates in tx/s, 'max' for as fast as accepted", DefaultValueFactory = _ => "1000,5000,max" };
+        var seconds = new Option<double>("--seconds") { Description = "load time per row", DefaultValueFactory = _ => 10.0 };
+        var blockTime = new Option<int>("--block-time") { Description = "minimum block interval (ms)", DefaultValueFactory = _ => NodeConfig.DefaultBlockTimeMs };
+        var command = new Command("finality", "Submit-to-receipt latency and throughput of signed transfers against a 4-validator devnet.");
+        command.Options.Add(stage);
+        command.Options.Add(rates);
+        command.Options.Add(seconds);
+        command.Options.Add(blockTime);
+        command.SetAction(async (parse, ct) =>
+        {
+            if (parse.GetValue(stage) != "soft")
+            {
+                parse.InvocationConfiguration.Error.WriteLine("error: only --stage soft is measured by this command (proven and settled need the prover and L1)");
+                return 1;
+            }
+            var rows = parse.GetValue(rates)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+            var report = await RunAsync(rows, TimeSpan.FromSeconds(parse.GetValue(seconds)), parse.GetValue(blockTime), ct);
+            return BenchCommands.Emit(parse, report);
+        });
+        return command;
+    }
+
+    public static async Task<BenchReport> RunAsync(IReadOnlyList<string> rates, TimeSpan duration, int blockTimeMs, CancellationToken ct)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"keel-bench-finality-{Guid.NewGuid():N}");
+        var options = new DevnetOptions
+        {
+            DataDir = dir,
+            Validators = 4,
+            Rollups = Chains,
+            P2pPort = LoopbackPorts.FindConsecutiveFree(4),
+            RpcPort = 0,
+            MetricsPort = -1,
+            BlockTimeMs = blockTimeMs,
+        };
+        var configs = DevnetLayout.Prepare(options, fresh: true);
+        var nodes = new List<SequencerNode>();
+        NodeEndpoints? endpoints = null;
+        var report = new BenchReport("finality");
+        try
+        {
+            foreach (var config in configs)
+            {
+                var node = new SequencerNode(config);
+                nodes.Add(node);
+                await node.StartAsync(ct);
+            }
+            endpoints = await NodeEndpoints.StartAsync(nodes[0], 0, -1, null, LogLevel.Warning, ct);
+            var receipts = new ConcurrentDictionary<Hash32, long>();
+            foreach (var chainId in Chains)
+            {
+                nodes[0].Chain(chainId).BlockIndexed += b =>
+                {
+                    var now = Stopwatch.GetTimestamp();
+                    foreach (var h in b.Transactions)
+                    {
+                        receipts.TryAdd(h, now);
+                    }
+                };
+            }
+            using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = MaxInFlightRequests, UseProxy = false };
+            using var http = new HttpClient(handler) { DefaultRequestVersion = HttpVersion.Version11, Timeout = TimeSpan.FromSeconds(30) };
+            var rpc = endpoints.Rpc.ToDictionary(r => r.ChainId, r => r.Http);
+
+            var senders = await FundSendersAsync(nodes[0], http, rpc, ct);
+            var nonces = new ulong[Senders * Chains.Length];
+            var table = report.AddTable($"soft finality: signed transfers over JSON-RPC, 4 validators in one process, block time {blockTimeMs} ms, {duration.TotalSeconds:F0} s per row",
+                "offered tx/s", "sent tx/s", "committed tx/s", "rejected", "blocks/s", "p50 ms", "p95 ms", "p99 ms", "max ms");
+            // Warm-up (JIT, connections, gossip mesh), not reported.
+            await LoadAsync(http, rpc, Sign(senders, nonces, 1_000), 500, receipts, ct);
+            foreach (var rate in rates)
+            {
+                var offered = rate == "max" ? MaxRowOfferedRate : int.Parse(rate, CultureInfo.InvariantCulture);
+                var count = (int)(offered * duration.TotalSeconds);
+                var txs = Sign(senders, nonces, count);
+                var heightBefore = nodes[0].Chain(Chains[0]).Head;
+                var busyBefore = nodes.Select(n => n.Driver!.BusyTime).ToArray();
+                var timeoutsBefore = nodes.Sum(n => n.TimeoutsSent);
+                var roundsBefore = nodes[0].RoundsEntered;
+                var clock = Stopwatch.StartNew();
+                var row = await LoadAsync(http, rpc, txs, offered, receipts, ct);
+                var blocksPerSecond = Math.Round((nodes[0].Chain(Chains[0]).Head - heightBefore) / clock.Elapsed.TotalSeconds, 1);
+                var busy = nodes.Select((n, i) => (n.Driver!.BusyTime - busyBefore[i]).TotalSeconds / clock.Elapsed.TotalSeconds).ToArray();
+                report.Notes.Add($"row {rate}: consensus loop busy {string.Join(", ", busy.Select(b => b.ToString("P0", CultureInfo.InvariantCulture)))} of the time (validators 0..3); {nodes.Sum(n => n.TimeoutsSent) - timeoutsBefore} timeouts sent, {nodes[0].RoundsEntered - roundsBefore} rounds");
+                table.AddRow(rate, row.SentPerSecond, row.CommittedPerSecond, row.Rejected, blocksPerSecond, row.P50, row.P95, row.P99, row.Max);
+            }
+            report.Notes.Add($"latency: from sending eth_sendRawTransaction to the receipt existing on the RPC node (committed by the 2-chain rule); {Environment.ProcessorCount} cores shared by the 4 validators, the RPC server and the load generator, on a machine shared with other work: timings are noisy");
+            report.Notes.Add("committed tx/s: receipts that appeared divided by the time from the first send to the last receipt (a row's tail of commits included); rows follow an unreported 2 s warm-up at 500 tx/s");
+            report.Notes.Add($"load: {Senders} funded senders per rollup, transactions split evenly over rollups {string.Join(" and ", Chains)}, at most {MaxInFlightRequests} requests in flight; 'max' offers {MaxRowOfferedRate} tx/s and is limited by what the node accepts");
+        }
+        finally
+        {
+            if (endpoints is not null)
+            {
+                await endpoints.DisposeAsync();
+            }
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+            try
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return report;
+    }
+
+    private sealed record SignedTx(ulong ChainId, Hash32 Hash, string Body);
+
+    private sealed record Row(double SentPerSecond, double CommittedPerSecond, long Rejected, double P50, double P95, double P99, double Max);
+
+    /// <summary>Fresh keys funded by the ten dev accounts on every rollup (waits until the funding commits).</summary>
+    private static async Task<byte[][]> FundSendersAsync(SequencerNode node, HttpClient http, IReadOnlyDictionary<ulong, Uri> rpc, CancellationToken ct)
+    {
+        var keys = Enumerable.Range(0, Senders).Select(_ => Secp256k1.CreatePrivateKey()).ToArray();
+        var dev = DevnetLayout.FundedAccounts();
+        var perDev = (Senders + dev.Count - 1) / dev.Count;
+        var funding = new List<SignedTx>();
+        foreach (var chainId in Chains)
+        {
+            for (var d = 0; d < dev.Count; d++)
+            {
+                var devKey = Hex.Decode(dev[d].PrivateKey);
+                var nonce = node.Application.PendingNonce(chainId, dev[d].Address);
+                for (var k = d * perDev; k < Math.Min(Senders, (d + 1) * perDev); k++)
+                {
+                    funding.Add(Build(chainId, devKey, nonce++, Address.FromPublicKey(Secp256k1.GetPublicKey(keys[k])), RollupGenesis.DevAccountBalance / 1000));
+                }
+            }
+        }
+        foreach (var tx in funding)
+        {
+            await SendAsync(http, rpc[tx.ChainId], tx.Body, ct);
+        }
+        var last = funding.Select(f => f.Hash).ToHashSet();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (last.Any(h => Chains.All(c => node.Chain(c).GetTransaction(h) is null)))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new NodeConfigException("funding transfers did not commit within 60 s");
+            }
+            await Task.Delay(50, ct);
+        }
+        return keys;
+    }
+
+    private static List<SignedTx> Sign(byte[][] keys, ulong[] nonces, int count)
+    {
+        var txs = new SignedTx[count];
+        Parallel.For(0, Senders * Chains.Length, slot =>
+        {
+            var chain = slot % Chains.Length;
+            var sender = slot / Chains.Length;
+            var to = Address.FromPublicKey(Secp256k1.GetPublicKey(keys[(sender + 1) % keys.Length]));
+            for (var i = slot; i < count; i += Senders * Chains.Length)
+            {
+                txs[i] = Build(Chains[chain], keys[sender], nonces[slot]++, to, 1);
+            }
+        });
+        return [.. txs];
+    }
+
+    private static SignedTx Build(ulong chainId, byte[] key, ulong nonce, Address to, UInt128 value)
+    {
+        var tx = new Transaction
+        {
+            Type = TransactionType.Eip1559,
+            ChainId = chainId,
+            Nonce = nonce,
+            MaxFeePerGas = 10_000_000_000UL,
+            MaxPriorityFeePerGas = 1_000_000_000UL,
+            GasLimit = 21_000,
+            To = to,
+            Value = value,
+        }.Sign(key);
+        return new SignedTx(chainId, tx.Hash, $$"""{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["{{Hex.Encode(tx.Encode())}}"]}""");
+    }
+
+    private static async Task<bool> SendAsync(HttpClient http, Uri uri, string body, CancellationToken ct)
+    {
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(uri, content, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        return text.Contains("\"result\"", StringComparison.Ordinal);
+    }
+
+    private static async Task<Row> LoadAsync(HttpClient http, IReadOnlyDictionary<ulong, Uri> rpc, List<SignedTx> txs, int offered, ConcurrentDictionary<Hash32, long> receipts, CancellationToken ct)
+    {
+        var sentAt = new long[txs.Count];
+        var ok = new bool[txs.Count];
+        var next = -1;
+        long rejected = 0;
+        var start = Stopwatch.GetTimestamp();
+        var ticksPerTx = Stopwatch.Frequency / (double)offered;
+        async Task Worker()
+        {
+            while (true)
+            {
+                var i = Interlocked.Increment(ref next);
+                if (i >= txs.Count)
+                {
+                    return;
+                }
+                var due = start + (long)(i * ticksPerTx);
+                var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
+                if (wait > TimeSpan.FromMilliseconds(1))
+                {
+                    await Task.Delay(wait, ct);
+                }
+                sentAt[i] = Stopwatch.GetTimestamp();
+                try
+                {
+                    ok[i] = await SendAsync(http, rpc[txs[i].ChainId], txs[i].Body, ct);
+                }
+                catch (HttpRequestException)
+                {
+                    ok[i] = false;
+                }
+                if (!ok[i])
+                {
+                    Interlocked.Increment(ref rejected);
+                }
+            }
+        }
+        await Task.WhenAll(Enumerable.Range(0, MaxInFlightRequests).Select(_ => Task.Run(Worker, ct)));
+        var sendSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Enumerable.Range(0, txs.Count).Any(i => ok[i] && !receipts.ContainsKey(txs[i].Hash)) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, ct);
+        }
+        var latencies = new List<double>(txs.Count);
+        long lastReceipt = start;
+        for (var i = 0; i < txs.Count; i++)
+        {
+            if (ok[i] && receipts.TryGetValue(txs[i].Hash, out var at))
+            {
+                latencies.Add(Stopwatch.GetElapsedTime(sentAt[i], at).TotalMilliseconds);
+                lastReceipt = Math.Max(lastReceipt, at);
+            }
+        }
+        latencies.Sort();
+        double P(double p) => latencies.Count == 0 ? double.NaN : latencies[Math.Min(latencies.Count - 1, (int)(p * latencies.Count))];
+        var committedSeconds = Stopwatch.GetElapsedTime(start, lastReceipt).TotalSeconds;
+        return new Row(
+            Math.Round(ok.Count(x => x) / sendSeconds),
+            Math.Round(latencies.Count / Math.Max(committedSeconds, 1e-3)),
+            rejected,
+            Math.Round(P(0.50), 1), Math.Round(P(0.95), 1), Math.Round(P(0.99), 1), Math.Round(latencies.Count == 0 ? double.NaN : latencies[^1], 1));
+    }
+}
