@@ -156,20 +156,21 @@ public sealed class InMemoryKeyValueStoreTests : KeyValueStoreContractTests
     [Fact]
     public void The_undo_log_is_bounded_and_the_oldest_writes_become_durable()
     {
-        var store = _disk.Open(Families);
+        var disk = new InMemoryDisk(maxUnsyncedOperations: 1000);
+        var store = disk.Open(Families);
         var alpha = store.GetColumnFamily("alpha");
         using (var big = store.CreateWriteBatch())
         {
-            for (var i = 0; i < InMemoryDisk.MaxUnsyncedOperations; i++)
+            for (var i = 0; i < disk.MaxUnsyncedOperations; i++)
             {
                 big.Put(alpha, BigEndian((ulong)i), []);
             }
             store.Write(big);
         }
         alpha.Put(B("newest"), B("v"));
-        Assert.Equal(1, _disk.UnsyncedWriteCount);
-        _disk.Crash();
-        using var reopened = _disk.Open(Families);
+        Assert.Equal(1, disk.UnsyncedWriteCount);
+        disk.Crash();
+        using var reopened = disk.Open(Families);
         Assert.NotNull(reopened.GetColumnFamily("alpha").Get(BigEndian(0)));
         Assert.Null(reopened.GetColumnFamily("alpha").Get(B("newest")));
     }
