@@ -240,7 +240,10 @@ internal static class DbCommands
         }
         catch (StorageException error)
         {
-            Console.Error.WriteLine($"keel db: {error.Message}");
+            var hint = error is RocksDbException && error.Message.Contains("lock", StringComparison.OrdinalIgnoreCase)
+                ? " (is a node still running on this data directory? stop it first)"
+                : "";
+            Console.Error.WriteLine($"keel db: {error.Message}{hint}");
             return ExitError;
         }
         catch (FormatException error)
