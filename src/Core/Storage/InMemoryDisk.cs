@@ -25,10 +25,12 @@ namespace Keel.Core.Storage;
 public sealed class InMemoryDisk
 {
     /// <summary>
-    /// Unsynced operations remembered for rollback; past this the oldest become durable, as the
-    /// operating system eventually writes dirty pages back. Bounds the undo log's memory.
+    /// Unsynced operations remembered for rollback by default; past the bound the oldest become
+    /// durable, as the operating system eventually writes dirty pages back. Bounds the undo log's memory.
     /// </summary>
-    public const int MaxUnsyncedOperations = 1_000_000;
+    public const int DefaultMaxUnsyncedOperations = 1_000_000;
+
+    private readonly int _maxUnsyncedOperations;
 
     // One lock for the whole disk: the simulator values determinism and simplicity over
     // parallel throughput, and every operation is a few tree steps.
@@ -37,6 +39,15 @@ public sealed class InMemoryDisk
     private readonly LinkedList<List<UndoRecord>> _unsynced = new();
     private int _unsyncedOperations;
     private InMemoryKeyValueStore? _open;
+
+    public InMemoryDisk(int maxUnsyncedOperations = DefaultMaxUnsyncedOperations)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxUnsyncedOperations, 1);
+        _maxUnsyncedOperations = maxUnsyncedOperations;
+    }
+
+    /// <summary>The bound on the undo log (see <see cref="DefaultMaxUnsyncedOperations"/>).</summary>
+    public int MaxUnsyncedOperations => _maxUnsyncedOperations;
 
     /// <summary>Write batches (single puts and deletes count as one) a crash could still lose.</summary>
     public int UnsyncedWriteCount
@@ -135,7 +146,7 @@ public sealed class InMemoryDisk
         }
         _unsynced.AddLast(undo);
         _unsyncedOperations += undo.Count;
-        while (_unsyncedOperations > MaxUnsyncedOperations && _unsynced.First is { } oldest)
+        while (_unsyncedOperations > _maxUnsyncedOperations && _unsynced.First is { } oldest)
         {
             _unsyncedOperations -= oldest.Value.Count;
             _unsynced.RemoveFirst();

@@ -32,8 +32,6 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
 
     public IReadOnlyList<string> ColumnFamilies { get; }
 
-    internal InMemoryDisk DiskInternal => _disk;
-
     /// <summary>Shorthand for <see cref="InMemoryDisk.Crash"/> on this store's disk.</summary>
     public int Crash(Random? random = null) => _disk.Crash(random);
 
@@ -126,10 +124,10 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
             StorageLimits.CheckValue(value);
             var keyCopy = key.ToArray();
             var valueCopy = value.ToArray();
-            lock (Store.DiskInternal.Gate)
+            lock (Store.Disk.Gate)
             {
                 Store.EnsureOpen();
-                Store.DiskInternal.Committed([Apply(keyCopy, valueCopy)], durability);
+                Store.Disk.Committed([Apply(keyCopy, valueCopy)], durability);
             }
         }
 
@@ -137,10 +135,10 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
         {
             StorageLimits.CheckKey(key);
             var keyCopy = key.ToArray();
-            lock (Store.DiskInternal.Gate)
+            lock (Store.Disk.Gate)
             {
                 Store.EnsureOpen();
-                Store.DiskInternal.Committed([Apply(keyCopy, null)], durability);
+                Store.Disk.Committed([Apply(keyCopy, null)], durability);
             }
         }
 
@@ -184,7 +182,7 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
         {
             StorageLimits.CheckKey(key);
             var probe = new InMemoryEntry(key.ToArray(), []);
-            lock (Store.DiskInternal.Gate)
+            lock (Store.Disk.Gate)
             {
                 Store.EnsureOpen();
                 return Set.TryGetValue(probe, out var entry) ? entry.Value : null;
@@ -252,7 +250,7 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
         {
             _page.Clear();
             var lower = new InMemoryEntry(_lastKey ?? start, []);
-            lock (family.Store.DiskInternal.Gate)
+            lock (family.Store.Disk.Gate)
             {
                 family.Store.EnsureOpen();
                 foreach (var entry in family.Set.GetViewBetween(lower, InMemoryEntry.UpperSentinel))

@@ -27,6 +27,9 @@ internal static class DbCommands
     /// <summary>Keys written by `fill` start with this, so they never collide with a node's own records.</summary>
     public static readonly byte[] FillKeyPrefix = "keel-fill/"u8.ToArray();
 
+    /// <summary>Output buffer of `fill --print-acks`.</summary>
+    private const int AckBufferBytes = 64 * 1024;
+
     private const int ExitNotFound = 1;
     private const int ExitError = 2;
 
@@ -186,8 +189,9 @@ internal static class DbCommands
             var key = new byte[FillKeyPrefix.Length + sizeof(ulong)];
             FillKeyPrefix.CopyTo(key, 0);
             using var writeBatch = store.CreateWriteBatch();
-            // Unlike Console.Out, this writer is not flushed per line: acks are flushed per write.
-            using var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false)) { AutoFlush = false };
+            // Unlike Console.Out, this writer is not flushed per line: acks are flushed once per
+            // write, and the buffer holds a whole batch of them so that they leave in one piece.
+            using var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), AckBufferBytes) { AutoFlush = false };
             var clock = Stopwatch.StartNew();
             for (long first = 0; first < total; first += perBatch)
             {
@@ -236,7 +240,10 @@ internal static class DbCommands
         }
         catch (StorageException error)
         {
-            Console.Error.WriteLine($"keel db: {error.Message}");
+            var hint = error is RocksDbException && error.Message.Contains("lock", StringComparison.OrdinalIgnoreCase)
+                ? " (is a node still running on this data directory? stop it first)"
+                : "";
+            Console.Error.WriteLine($"keel db: {error.Message}{hint}");
             return ExitError;
         }
         catch (FormatException error)

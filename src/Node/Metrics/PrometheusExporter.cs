@@ -109,7 +109,8 @@ public sealed class PrometheusExporter : IDisposable
                 }
                 output.Write($"# TYPE {first.FamilyName} {first.TypeName}\n");
                 var series = family
-                    .Where(state => state.Kind == first.Kind)
+                    // A clash of types under one name cannot be expressed: the first instrument's type wins.
+                    .Where(state => state.TypeName == first.TypeName)
                     .SelectMany(state => state.Series)
                     .OrderBy(entry => entry.Key.Labels, StringComparer.Ordinal);
                 foreach (var (tags, value) in series)

@@ -292,6 +292,8 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
 
     private static readonly byte[] EmptyByte = [0];
 
+    private delegate TResult ValueReader<in TState, out TResult>(ReadOnlySpan<byte> value, TState state);
+
     private sealed class RocksDbColumnFamily(RocksDbStore store, string name, ColumnFamilyHandle handle) : IColumnFamily
     {
         public RocksDbStore Store { get; } = store;
@@ -300,72 +302,17 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
 
         public ColumnFamilyHandle Handle { get; } = handle;
 
-        public byte[]? Get(ReadOnlySpan<byte> key)
-        {
-            StorageLimits.CheckKey(key);
-            Store.EnsureOpen();
-            try
-            {
-                nuint length = 0;
-                nint error = 0;
-                byte* value;
-                fixed (byte* k = key)
-                {
-                    value = rocksdb_get_cf(Store._database, Store._reads, Handle, k, (nuint)key.Length, &length, &error);
-                }
-                ThrowIfError(error, $"get from '{Name}'");
-                if (value is null)
-                {
-                    return null;
-                }
-                try
-                {
-                    return new ReadOnlySpan<byte>(value, checked((int)length)).ToArray();
-                }
-                finally
-                {
-                    rocksdb_free((nint)value);
-                }
-            }
-            catch (ObjectDisposedException)
-            {
-                throw Store.Closed();
-            }
-        }
+        public byte[]? Get(ReadOnlySpan<byte> key) =>
+            Read(key, 0, static (value, _) => value.ToArray(), absent: null);
 
         public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> destination)
         {
             ArgumentNullException.ThrowIfNull(destination);
-            StorageLimits.CheckKey(key);
-            Store.EnsureOpen();
-            try
+            return Read(key, destination, static (value, writer) =>
             {
-                nuint length = 0;
-                nint error = 0;
-                byte* value;
-                fixed (byte* k = key)
-                {
-                    value = rocksdb_get_cf(Store._database, Store._reads, Handle, k, (nuint)key.Length, &length, &error);
-                }
-                ThrowIfError(error, $"get from '{Name}'");
-                if (value is null)
-                {
-                    return false;
-                }
-                try
-                {
-                    destination.Write(new ReadOnlySpan<byte>(value, checked((int)length)));
-                    return true;
-                }
-                finally
-                {
-                    rocksdb_free((nint)value);
-                }
-            }
-            catch (ObjectDisposedException)
-            {
-                throw Store.Closed();
-            }
+                writer.Write(value);
+                return true;
+            }, absent: false);
         }
 
         public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, WriteDurability durability = WriteDurability.Buffered)
@@ -401,6 +348,40 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
                     rocksdb_delete_cf(Store._database, Store.WriteOptions(durability), Handle, k, (nuint)key.Length, &error);
                 }
                 ThrowIfError(error, $"delete from '{Name}'");
+            }
+            catch (ObjectDisposedException)
+            {
+                throw Store.Closed();
+            }
+        }
+
+        /// <summary>Looks the key up and hands the value to <paramref name="found"/> while it is still in RocksDB's buffer, then frees it.</summary>
+        private TResult Read<TState, TResult>(ReadOnlySpan<byte> key, TState state, ValueReader<TState, TResult> found, TResult absent)
+        {
+            StorageLimits.CheckKey(key);
+            Store.EnsureOpen();
+            try
+            {
+                nuint length = 0;
+                nint error = 0;
+                byte* value;
+                fixed (byte* k = key)
+                {
+                    value = rocksdb_get_cf(Store._database, Store._reads, Handle, k, (nuint)key.Length, &length, &error);
+                }
+                ThrowIfError(error, $"get from '{Name}'");
+                if (value is null)
+                {
+                    return absent;
+                }
+                try
+                {
+                    return found(new ReadOnlySpan<byte>(value, checked((int)length)), state);
+                }
+                finally
+                {
+                    rocksdb_free((nint)value);
+                }
             }
             catch (ObjectDisposedException)
             {

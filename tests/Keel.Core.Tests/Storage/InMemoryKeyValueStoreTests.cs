@@ -1,4 +1,6 @@
 using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
 using Keel.Core.Storage;
 
 namespace Keel.Core.Tests.Storage;
@@ -156,22 +158,72 @@ public sealed class InMemoryKeyValueStoreTests : KeyValueStoreContractTests
     [Fact]
     public void The_undo_log_is_bounded_and_the_oldest_writes_become_durable()
     {
-        var store = _disk.Open(Families);
+        var disk = new InMemoryDisk(maxUnsyncedOperations: 1000);
+        var store = disk.Open(Families);
         var alpha = store.GetColumnFamily("alpha");
         using (var big = store.CreateWriteBatch())
         {
-            for (var i = 0; i < InMemoryDisk.MaxUnsyncedOperations; i++)
+            for (var i = 0; i < disk.MaxUnsyncedOperations; i++)
             {
                 big.Put(alpha, BigEndian((ulong)i), []);
             }
             store.Write(big);
         }
         alpha.Put(B("newest"), B("v"));
-        Assert.Equal(1, _disk.UnsyncedWriteCount);
-        _disk.Crash();
-        using var reopened = _disk.Open(Families);
+        Assert.Equal(1, disk.UnsyncedWriteCount);
+        disk.Crash();
+        using var reopened = disk.Open(Families);
         Assert.NotNull(reopened.GetColumnFamily("alpha").Get(BigEndian(0)));
         Assert.Null(reopened.GetColumnFamily("alpha").Get(B("newest")));
+    }
+
+    [Fact]
+    public void After_any_crash_the_store_holds_the_state_after_some_write_no_earlier_than_the_last_synced_one()
+    {
+        var opGen = from key in Gen.Choose(0, 5)
+                    from kind in Gen.Choose(0, 3)
+                    from synced in Gen.Frequency((1, Gen.Constant(true)), (4, Gen.Constant(false)))
+                    select (Key: K(key), Delete: kind == 0, Value: BigEndian((ulong)kind), Synced: synced);
+        var caseGen = from count in Gen.Choose(0, 25)
+                      from ops in Gen.ArrayOf(opGen, count)
+                      from seed in Gen.Choose(0, int.MaxValue - 1)
+                      select (Ops: ops, Seed: seed);
+        Prop.ForAll(caseGen.ToArbitrary(), testCase =>
+        {
+            var disk = new InMemoryDisk();
+            var store = disk.Open(Families);
+            var alpha = store.GetColumnFamily("alpha");
+            var model = new Dictionary<string, string>();
+            var states = new List<Dictionary<string, string>> { new(model) };
+            var lastSynced = 0;
+            foreach (var (key, delete, value, synced) in testCase.Ops)
+            {
+                var durability = synced ? WriteDurability.Synced : WriteDurability.Buffered;
+                if (delete)
+                {
+                    alpha.Delete(key, durability);
+                    model.Remove(Convert.ToHexString(key));
+                }
+                else
+                {
+                    alpha.Put(key, value, durability);
+                    model[Convert.ToHexString(key)] = Convert.ToHexString(value);
+                }
+                states.Add(new(model));
+                if (synced)
+                {
+                    lastSynced = states.Count - 1;
+                }
+            }
+
+            disk.Crash(new Random(testCase.Seed));
+
+            using var reopened = disk.Open(Families);
+            var after = reopened.GetColumnFamily("alpha").ReadPrefix([], int.MaxValue)
+                .ToDictionary(e => Convert.ToHexString(e.Key), e => Convert.ToHexString(e.Value));
+            var matches = states.Skip(lastSynced).Any(state => state.Count == after.Count && !state.Except(after).Any());
+            Assert.True(matches, $"state after crash matches no write at or after the last synced one ({lastSynced} of {states.Count - 1})");
+        }).QuickCheckThrowOnFailure();
     }
 
     /// <summary>A random source that always picks "lose no batch": the crash keeps every unsynced write.</summary>

@@ -8,7 +8,9 @@ internal static class KeelProcess
     public static Process Start(params string[] arguments)
     {
         // The dotnet host that runs the tests also runs keel.dll; `dotnet test` exports its path.
-        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path : "dotnet";
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } path && File.Exists(path) ? path
+            : Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet" ? Environment.ProcessPath!
+            : "dotnet";
         var start = new ProcessStartInfo(host)
         {
             RedirectStandardOutput = true,
