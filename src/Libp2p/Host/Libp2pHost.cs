@@ -172,7 +172,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             client.Dispose();
             throw new Libp2pException($"dial {address} timed out");
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or IOException or EndOfStreamException)
         {
             ReleaseSlot();
             client.Dispose();

@@ -173,7 +173,7 @@ internal static class P2pCommands
 
     private static ILoggerFactory CreateLoggers(bool verbose) => LoggerFactory.Create(b => b
         .AddSimpleConsole(o => o.SingleLine = true)
-        .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning)
+        .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
         .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
     /// <summary>Listen addresses a peer can dial: a wildcard bind is shown as each local IPv4 address, loopback first.</summary>
