@@ -65,6 +65,11 @@ internal static class P2pBench
                 var (n, median, mean) = await RunHandshakesAsync(pair, parse.GetValue(handshakes), ct);
                 handshake.AddRow(pair, n, Math.Round(median, 3), Math.Round(mean, 3));
             }
+            var crypto = report.AddTable("StrictSign cost per message (this process, 1 KiB data)", "operation", "count", "us/op");
+            foreach (var (name, us) in MeasureSigning(SignCostIterations))
+            {
+                crypto.AddRow(name, SignCostIterations, Math.Round(us, 1));
+            }
             report.Notes.Add("loopback TCP; every process shares this machine's cores, so absolute figures are noisy: compare rows of one run");
             report.Notes.Add($"Keel publishers flush every {PublishWindow} messages (per-peer send queues drop when full by design); js publishers await each publish");
             report.Notes.Add("time runs from the first publish to the subscriber's last delivery; js rows include stdin/stdout hops of a few ms");
@@ -72,6 +77,31 @@ internal static class P2pBench
             return BenchCommands.Emit(parse, report);
         });
         return command;
+    }
+
+    private const int SignCostIterations = 2_000;
+
+    /// <summary>Sign and verify costs of a gossip message, which bound the small-message rows.</summary>
+    private static IEnumerable<(string Name, double MicrosPerOp)> MeasureSigning(int iterations)
+    {
+        var key = Ed25519IdentityKey.Generate();
+        var data = new byte[SmallBytes];
+        var messages = new Keel.Libp2p.Protos.Message[iterations];
+        var started = Stopwatch.GetTimestamp();
+        for (var i = 0; i < iterations; i++)
+        {
+            messages[i] = MessageSigning.Sign(key, "/keel/bench/sign/1", data, (ulong)i);
+        }
+        yield return ("ed25519 sign", Stopwatch.GetElapsedTime(started).TotalMicroseconds / iterations);
+        started = Stopwatch.GetTimestamp();
+        foreach (var m in messages)
+        {
+            if (MessageSigning.Verify(m, out _, out var reason) is null)
+            {
+                throw new InvalidOperationException($"bench message failed verification: {reason}");
+            }
+        }
+        yield return ("ed25519 verify", Stopwatch.GetElapsedTime(started).TotalMicroseconds / iterations);
     }
 
     private sealed class KeelNode : IAsyncDisposable
