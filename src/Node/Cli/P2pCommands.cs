@@ -51,7 +51,7 @@ internal static class P2pCommands
 
     /// <summary>A topic starting with '/' is used as given; a short name becomes /keel/&lt;network&gt;/&lt;name&gt;/1.</summary>
     internal static string ExpandTopic(string topic, string network) =>
-        topic.StartsWith('/') ? topic : $"/keel/{network}/{topic}/1";
+        topic.StartsWith('/') ? topic : Topics.Versioned(network, topic);
 
     private static Command CreateListen()
     {
