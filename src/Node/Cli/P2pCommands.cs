@@ -243,10 +243,13 @@ internal static class P2pNodeKey
         }
     }
 
-    /// <summary>Adds a fresh node key to <paramref name="file"/> when it has none; true when it did.</summary>
+    /// <summary>
+    /// Adds a fresh node key to <paramref name="file"/> when the field is absent; true when it did.
+    /// A malformed field is left as it is (it may be the operator's data); <see cref="Read"/> reports it.
+    /// </summary>
     public static bool EnsurePresent(KeyFile file)
     {
-        if (Read(file) is not null)
+        if (file.OtherFields.ContainsKey(Field))
         {
             return false;
         }
