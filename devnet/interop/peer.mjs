@@ -9,6 +9,7 @@
 //   waitsub <topic>            (prints SUBSCRIBED-READY <topic> once a remote is subscribed)
 //   expect <topic> <count>     (prints RECEIVED when that many messages arrived; silences MSG)
 //   flood <topic> <count> <bytes>  (publishes count messages of bytes each, prints SENT)
+//   handshakes <multiaddr> <n> (n fresh connections; prints HANDSHAKES <n> <median ms> <mean ms>)
 //   exit
 import './polyfill.mjs'
 import { createLibp2p } from 'libp2p'
@@ -34,6 +35,9 @@ const privateKey = seed
 const node = await createLibp2p({
   ...(privateKey ? { privateKey } : {}),
   addresses: { listen: ['/ip4/127.0.0.1/tcp/' + arg('--port', '0')] },
+  // The benchmark dials one listener many times a second from one address; js's default inbound
+  // rate limit (5/s per host) would refuse that.
+  connectionManager: { inboundConnectionThreshold: 10000, maxIncomingPendingConnections: 1000 },
   transports: [tcp()],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()],
@@ -69,9 +73,14 @@ for (const t of all('--topic')) pubsub.subscribe(t)
 say(`PEER ${node.peerId.toString()}`)
 for (const a of node.getMultiaddrs()) say(`LISTEN ${a.toString()}`)
 
+// js gossipsub drops RPCs to a peer until its own outbound stream to that peer is open (it logs
+// "Cannot send RPC ... no open stream"), so a subscriber only counts once that stream exists.
+// streamsOutbound is internal to @libp2p/gossipsub 17; this is test tooling pinned to it.
+const reachable = (topic) => pubsub.getSubscribers(topic).filter((p) => pubsub.streamsOutbound?.has(p.toString()) ?? true)
+
 async function waitSubscribers (topic, timeoutMs) {
   const end = Date.now() + timeoutMs
-  while (pubsub.getSubscribers(topic).length === 0) {
+  while (reachable(topic).length === 0) {
     if (Date.now() > end) throw new Error(`no subscriber on ${topic} within ${timeoutMs} ms`)
     await new Promise((r) => setTimeout(r, 50))
   }
@@ -84,6 +93,20 @@ async function run (line) {
       const t0 = performance.now()
       const conn = await node.dial(multiaddr(rest[0]))
       say(`DIALED ${conn.remotePeer.toString()} ${(performance.now() - t0).toFixed(3)}`)
+      break
+    }
+    case 'handshakes': {
+      // Fresh connections to one peer: dial, time it, hang up, repeat.
+      const times = []
+      for (let i = 0; i < Number(rest[1]); i++) {
+        const t0 = performance.now()
+        const conn = await node.dial(multiaddr(rest[0]))
+        times.push(performance.now() - t0)
+        await conn.close()
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      times.sort((a, b) => a - b)
+      say(`HANDSHAKES ${times.length} ${times[Math.floor(times.length / 2)].toFixed(3)} ${(times.reduce((a, b) => a + b, 0) / times.length).toFixed(3)}`)
       break
     }
     case 'ping': say(`PING ${await node.services.ping.ping(multiaddr(rest[0]))}`); break

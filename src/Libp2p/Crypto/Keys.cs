@@ -83,9 +83,29 @@ public sealed class Ed25519PublicKey : PublicKey
         {
             return false;
         }
+        return OpenSslEd25519.IsAvailable
+            ? OpenSslEd25519.Verify(Raw, message, signature)
+            : ManagedEd25519.Verify(Raw, message, signature);
+    }
+}
+
+/// <summary>BouncyCastle's Ed25519, the fallback where OpenSSL is missing; tests compare the two.</summary>
+internal static class ManagedEd25519
+{
+    public static byte[] Sign(ReadOnlySpan<byte> seed, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message)
+    {
+        var sig = new byte[Ed25519.SignatureSize];
+        var msg = message.ToArray();
+        Ed25519.Sign(seed.ToArray(), 0, publicKey.ToArray(), 0, msg, 0, msg.Length, sig, 0);
+        return sig;
+    }
+
+    public static bool Verify(ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> message, ReadOnlySpan<byte> signature)
+    {
         try
         {
-            return Ed25519.Verify(signature.ToArray(), 0, Raw, 0, message.ToArray(), 0, message.Length);
+            return signature.Length == Ed25519.SignatureSize
+                && Ed25519.Verify(signature.ToArray(), 0, publicKey.ToArray(), 0, message.ToArray(), 0, message.Length);
         }
         catch (ArgumentException)
         {
@@ -215,9 +235,12 @@ public sealed class Ed25519IdentityKey : IdentityKey
     public override byte[] Sign(ReadOnlySpan<byte> message)
     {
         var sig = new byte[Ed25519.SignatureSize];
-        var msg = message.ToArray();
-        Ed25519.Sign(_seed, 0, msg, 0, msg.Length, sig, 0);
-        return sig;
+        if (OpenSslEd25519.IsAvailable && OpenSslEd25519.TrySign(_seed, message, sig))
+        {
+            return sig;
+        }
+        // BouncyCastle, given the public key so that it does not derive it again per signature.
+        return ManagedEd25519.Sign(_seed, _public.Raw, message);
     }
 
     public override byte[] ToProtobuf() => KeyProtobuf.Encode(KeyType.Ed25519, [.. _seed, .. _public.Raw]);

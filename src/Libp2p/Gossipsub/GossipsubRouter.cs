@@ -314,67 +314,112 @@ public sealed class GossipsubRouter : IAsyncDisposable
         }
     }
 
-    /// <summary>Owns the peer's one outbound meshsub stream: opens it, then drains the queue in batches.</summary>
+    /// <summary>Times a peer's outbound stream is reopened (on another live connection) before the writer gives up.</summary>
+    private const int MaxStreamReopens = 3;
+    private const int StreamReopenDelayMs = 100;
+
+    /// <summary>
+    /// Owns the peer's one outbound meshsub stream: opens it, then drains the queue in batches.
+    /// A broken stream is reopened on whichever connection to the peer is still up, so the
+    /// peer's subscriptions and queued RPCs survive losing one of two connections.
+    /// </summary>
     private async Task WriterAsync(PeerState peer)
     {
         var ct = _cts.Token;
-        YamuxStream? stream = null;
         var batch = new MemoryStream();
         var prefix = new byte[Varint.MaxBytes];
-        try
+        for (var attempt = 0; attempt <= MaxStreamReopens && !ct.IsCancellationRequested; attempt++)
         {
-            while (await peer.Queue.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            YamuxStream? stream = null;
+            Connection? streamConnection = null;
+            try
             {
-                if (stream is null)
+                while (await peer.Queue.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
                 {
-                    try
+                    if (stream is not null && streamConnection!.IsClosed)
                     {
-                        stream = await peer.Connection.OpenStreamAsync(OutboundProtocols, ct).ConfigureAwait(false);
+                        // The connection went while we were idle: move before writing, not after losing a batch.
+                        await stream.DisposeAsync().ConfigureAwait(false);
+                        stream = null;
                     }
-                    catch (NegotiationException)
+                    if (stream is null)
                     {
-                        _log.LogDebug("{Peer} does not speak gossipsub", peer.Id);
-                        return;
-                    }
-                }
-                batch.SetLength(0);
-                var taken = 0;
-                while (batch.Length < _o.MaxWriteBatchBytes && peer.Queue.Reader.TryRead(out var rpc))
-                {
-                    taken++;
-                    var bytes = rpc.ToByteArray();
-                    batch.Write(prefix, 0, Varint.Write(prefix, (ulong)bytes.Length));
-                    batch.Write(bytes);
-                }
-                await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), ct).ConfigureAwait(false);
-                Interlocked.Add(ref peer.Pending, -taken);
-            }
-        }
-        catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or ObjectDisposedException)
-        {
-            _log.LogDebug("gossipsub writer for {Peer} stopped: {Reason}", peer.Id, e.Message);
-            // A broken stream on a live peer is reopened on the next connection event; drop the state now.
-            if (!ct.IsCancellationRequested)
-            {
-                Post(() =>
-                {
-                    if (_peers.TryGetValue(peer.Id, out var current) && current == peer)
-                    {
-                        OnPeerDisconnected(peer.Id);
-                        if (_host.GetConnection(peer.Id) is { } c)
+                        if (peer.Connection.IsClosed && _host.GetConnection(peer.Id) is { } live)
                         {
-                            AddPeer(c);
+                            peer.Connection = live;
+                        }
+                        try
+                        {
+                            streamConnection = peer.Connection;
+                            stream = await streamConnection.OpenStreamAsync(OutboundProtocols, ct).ConfigureAwait(false);
+                        }
+                        catch (NegotiationException)
+                        {
+                            _log.LogDebug("{Peer} does not speak gossipsub", peer.Id);
+                            Post(() => Forget(peer));
+                            return;
                         }
                     }
-                });
+                    batch.SetLength(0);
+                    var taken = 0;
+                    while (batch.Length < _o.MaxWriteBatchBytes && peer.Queue.Reader.TryRead(out var rpc))
+                    {
+                        taken++;
+                        var bytes = rpc.ToByteArray();
+                        batch.Write(prefix, 0, Varint.Write(prefix, (ulong)bytes.Length));
+                        batch.Write(bytes);
+                    }
+                    try
+                    {
+                        await stream.WriteAsync(batch.GetBuffer().AsMemory(0, (int)batch.Length), ct).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        // Written or lost with the stream: either way no longer pending.
+                        Interlocked.Add(ref peer.Pending, -taken);
+                    }
+                    attempt = 0;
+                }
+                return;
+            }
+            catch (Exception e) when (e is Libp2pException or IOException or ObjectDisposedException)
+            {
+                _log.LogDebug("gossipsub stream to {Peer} broke ({Reason}); attempt {Attempt} of {Max} to reopen", peer.Id, e.Message, attempt + 1, MaxStreamReopens);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            finally
+            {
+                if (stream is not null)
+                {
+                    await stream.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+            try
+            {
+                await Task.Delay(StreamReopenDelayMs, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (_host.GetConnection(peer.Id) is null)
+            {
+                return; // the host's PeerDisconnected event cleans up
             }
         }
-        finally
+        _log.LogInformation("gossipsub stream to {Peer} failed {Max} times; dropping the peer from the router", peer.Id, MaxStreamReopens);
+        Post(() => Forget(peer));
+    }
+
+    /// <summary>Removes a peer's router state if it is still this instance (not one added since).</summary>
+    private void Forget(PeerState peer)
+    {
+        if (_peers.TryGetValue(peer.Id, out var current) && current == peer)
         {
-            if (stream is not null)
-            {
-                await stream.DisposeAsync().ConfigureAwait(false);
-            }
+            OnPeerDisconnected(peer.Id);
         }
     }
 

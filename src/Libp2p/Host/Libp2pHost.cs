@@ -172,7 +172,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             client.Dispose();
             throw new Libp2pException($"dial {address} timed out");
         }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or IOException or EndOfStreamException)
         {
             ReleaseSlot();
             client.Dispose();
@@ -282,7 +282,15 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
     }
 
-    private void DecrementIp(string ip) => _inboundPerIp.AddOrUpdate(ip, 0, (_, n) => Math.Max(0, n - 1));
+    private void DecrementIp(string ip)
+    {
+        var left = _inboundPerIp.AddOrUpdate(ip, 0, (_, n) => Math.Max(0, n - 1));
+        if (left == 0)
+        {
+            // Drop idle entries so that the table is bounded by open connections, not by every IP ever seen.
+            _inboundPerIp.TryRemove(KeyValuePair.Create(ip, 0));
+        }
+    }
 
     /// <summary>mss → Noise → mss → yamux on a fresh TCP connection, then registration and identify.</summary>
     private async Task<Connection> UpgradeAsync(TcpClient client, IPEndPoint remote, bool isOutbound, PeerId? expected, CancellationToken ct)

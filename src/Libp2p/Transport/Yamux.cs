@@ -393,6 +393,8 @@ public sealed class Yamux : IAsyncDisposable
 public sealed class YamuxStream : Stream
 {
     private readonly Yamux _session;
+    // Unbounded as a channel, bounded by the protocol: a peer that sends past the receive window
+    // (InitialWindowBytes until we return credit) breaks the session before anything is queued.
     private readonly Channel<byte[]> _incoming = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly object _gate = new();
     private byte[]? _current;

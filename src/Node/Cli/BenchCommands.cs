@@ -24,6 +24,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(StorageBench.Create());
         bench.Subcommands.Add(ConsensusBench.Create());
         bench.Subcommands.Add(FinalityBench.Create());
+        bench.Subcommands.Add(P2pBench.Create());
         return bench;
     }
 

@@ -100,9 +100,17 @@ internal static class KeysCommands
         var output = parse.InvocationConfiguration.Output;
         output.WriteLine($"address: {key.Address}");
         output.WriteLine($"public-key: {Hex.Encode(key.Secp256k1PublicKey(compressed: true))}");
-        if (P2pNodeKey.Read(key) is { } nodeKey)
+        try
         {
-            output.WriteLine($"peer-id: {nodeKey.PeerId}");
+            if (P2pNodeKey.Read(key) is { } nodeKey)
+            {
+                output.WriteLine($"peer-id: {nodeKey.PeerId}");
+            }
+        }
+        catch (KeyFileException e)
+        {
+            // The account key is still shown; only the p2p identity is unusable.
+            parse.InvocationConfiguration.Error.WriteLine($"warning: {e.Message}");
         }
     }
 

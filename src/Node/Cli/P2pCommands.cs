@@ -51,7 +51,7 @@ internal static class P2pCommands
 
     /// <summary>A topic starting with '/' is used as given; a short name becomes /keel/&lt;network&gt;/&lt;name&gt;/1.</summary>
     internal static string ExpandTopic(string topic, string network) =>
-        topic.StartsWith('/') ? topic : $"/keel/{network}/{topic}/1";
+        topic.StartsWith('/') ? topic : Topics.Versioned(network, topic);
 
     private static Command CreateListen()
     {
@@ -173,7 +173,7 @@ internal static class P2pCommands
 
     private static ILoggerFactory CreateLoggers(bool verbose) => LoggerFactory.Create(b => b
         .AddSimpleConsole(o => o.SingleLine = true)
-        .SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning)
+        .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
         .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
 
     /// <summary>Listen addresses a peer can dial: a wildcard bind is shown as each local IPv4 address, loopback first.</summary>
@@ -243,10 +243,13 @@ internal static class P2pNodeKey
         }
     }
 
-    /// <summary>Adds a fresh node key to <paramref name="file"/> when it has none; true when it did.</summary>
+    /// <summary>
+    /// Adds a fresh node key to <paramref name="file"/> when the field is absent; true when it did.
+    /// A malformed field is left as it is (it may be the operator's data); <see cref="Read"/> reports it.
+    /// </summary>
     public static bool EnsurePresent(KeyFile file)
     {
-        if (Read(file) is not null)
+        if (file.OtherFields.ContainsKey(Field))
         {
             return false;
         }

@@ -1,3 +1,5 @@
+using FsCheck;
+using FsCheck.Fluent;
 using System.Text;
 using Keel.Libp2p.Crypto;
 
@@ -69,5 +71,27 @@ public sealed class KeysTests
     public void Malformed_public_keys_are_refused_with_a_typed_error(string hex)
     {
         Assert.Throws<MalformedDataException>(() => PublicKey.Decode(Convert.FromHexString(hex)));
+    }
+}
+
+public sealed class Ed25519BackendTests
+{
+    [Fact]
+    public void OpenSsl_and_BouncyCastle_agree_on_signatures_and_verification()
+    {
+        Assert.True(OpenSslEd25519.IsAvailable || !OperatingSystem.IsLinux(), "libcrypto.so.3 should load wherever .NET's own crypto works on Linux");
+        Prop.ForAll<byte[]>(message =>
+        {
+            var key = Ed25519IdentityKey.Generate();
+            var managed = ManagedEd25519.Sign(key.Seed, key.PublicKey.Raw, message);
+            var sig = key.Sign(message);
+            Assert.Equal(managed, sig);
+            Assert.True(ManagedEd25519.Verify(key.PublicKey.Raw, message, sig));
+            Assert.True(key.PublicKey.Verify(message, sig));
+            sig[0] ^= 1;
+            Assert.False(key.PublicKey.Verify(message, sig));
+            Assert.False(ManagedEd25519.Verify(key.PublicKey.Raw, message, sig));
+            return true;
+        }).QuickCheckThrowOnFailure();
     }
 }

@@ -295,4 +295,35 @@ public sealed class GossipsubRouterTests
         await TestHosts.Eventually(async () => await b.Router.GetScoreAsync(raw.Host.PeerId) < 0, "early graft penalised");
         Assert.Empty(await b.Router.GetMeshPeersAsync(Topic));
     }
+
+    [Fact]
+    public async Task Gossip_survives_losing_one_of_two_connections_to_a_peer()
+    {
+        await using var a = await Node.StartAsync();
+        await using var b = await Node.StartAsync();
+        var first = await a.Host.DialAsync(b.Host.ListenAddresses[0]);
+        // Without /p2p/ the dial cannot reuse the connection: a second one opens.
+        await b.Host.DialAsync(a.Host.ListenAddresses[0].WithoutPeerId());
+        await TestHosts.Eventually(() => a.Host.ConnectionCount == 2 && b.Host.ConnectionCount == 2, "two connections each way");
+        await MeshedAsync(a, 1);
+        await MeshedAsync(b, 1);
+        await first.CloseAsync();
+        await TestHosts.Eventually(() => a.Host.ConnectionCount == 1 && b.Host.ConnectionCount == 1, "one connection left");
+        Assert.True(a.Host.IsConnected(b.Host.PeerId));
+        await TestHosts.Eventually(async () =>
+        {
+            await a.Router.PublishAsync(Topic, "still here"u8.ToArray());
+            await Task.Delay(100);
+            return b.Texts.Contains("still here");
+        }, "gossip over the remaining connection");
+        await b.Router.PublishAsync(Topic, "and back"u8.ToArray());
+        try
+        {
+            await TestHosts.Eventually(() => a.Texts.Contains("and back"), "gossip the other way", 5000);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(e.Message + "\nA:\n" + string.Join("\n", a.Logs.Lines) + "\nB:\n" + string.Join("\n", b.Logs.Lines));
+        }
+    }
 }

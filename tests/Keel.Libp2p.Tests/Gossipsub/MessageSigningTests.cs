@@ -67,3 +67,16 @@ public sealed class MessageSigningTests
         Assert.Equal(secp.PeerId, author);
     }
 }
+
+public sealed class TopicsTests
+{
+    [Fact]
+    public void Topics_are_versioned_and_parts_checked()
+    {
+        Assert.Equal("/keel/devnet/votes/1", Topics.Versioned("devnet", "votes"));
+        Assert.Equal("/keel/devnet/votes/2", Topics.Versioned("devnet", "votes", 2));
+        Assert.Throws<ArgumentException>(() => Topics.Versioned("dev/net", "votes"));
+        Assert.Throws<ArgumentException>(() => Topics.Versioned("devnet", ""));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Topics.Versioned("devnet", "votes", 0));
+    }
+}

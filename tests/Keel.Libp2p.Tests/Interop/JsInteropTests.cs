@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text;
 using Keel.Libp2p.Gossipsub;
 using Keel.Libp2p.Host;
+using Keel.Libp2p.Interop;
 using Keel.Libp2p.Tests.Support;
 
 namespace Keel.Libp2p.Tests.Interop;
@@ -123,5 +124,39 @@ public sealed class JsInteropTests
         using var cts = new CancellationTokenSource(WaitMs);
         await keel.Host.DialAsync(Multiaddr.Parse(js.ListenAddress), cts.Token);
         await ExerciseAsync(keel, js, topic);
+    }
+}
+
+[Collection("interop")]
+public sealed class JsLargeMessageTests
+{
+    [Fact]
+    public async Task Js_floods_64_KiB_messages_to_Keel()
+    {
+        const string topic = "/keel/interop/large/1";
+        var logs = new ListLoggerFactory();
+        var host = await TestHosts.StartAsync(loggers: logs);
+        var router = new GossipsubRouter(host);
+        var count = 0;
+        router.MessageReceived += _ => Interlocked.Increment(ref count);
+        await router.SubscribeAsync(topic);
+        await using var js = await JsPeer.StartAsync("--dial", host.ListenAddresses[0].ToString());
+        try
+        {
+            await js.SendAsync($"waitsub {topic}");
+            await js.WaitForAsync("SUBSCRIBED-READY");
+            await js.SendAsync($"flood {topic} 30 65536");
+            await js.WaitForAsync("SENT");
+            await TestHosts.Eventually(() => Volatile.Read(ref count) == 30, "30 large messages at Keel", 20_000);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message} (got {count})\n" + string.Join("\n", logs.Lines.TakeLast(60)) + "\njs:\n" + string.Join("\n", js.Output));
+        }
+        finally
+        {
+            await router.DisposeAsync();
+            await host.DisposeAsync();
+        }
     }
 }

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 
-namespace Keel.Libp2p.Tests.Support;
+namespace Keel.Libp2p.Interop;
 
 /// <summary>
-/// A js-libp2p peer (devnet/interop/peer.mjs) in a child process: stdout lines become events,
-/// commands go in on stdin, and the process tree is always killed on dispose.
+/// A js-libp2p peer (devnet/interop/peer.mjs, on the versions pinned in devnet/package.json) in a
+/// child process: stdout lines become events, commands go in on stdin, and the process tree is
+/// always killed on dispose. The interop tests and `keel bench p2p` drive it; it lives here so
+/// that both use one driver.
 /// </summary>
 public sealed class JsPeer : IAsyncDisposable
 {
@@ -19,16 +21,22 @@ public sealed class JsPeer : IAsyncDisposable
         _process = process;
     }
 
+    /// <summary>The repository root: the first directory above the working directory or the binaries that holds devnet/interop/peer.mjs.</summary>
     public static string RepoRoot
     {
         get
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Node.sln")))
+            foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
             {
-                dir = dir.Parent;
+                for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+                {
+                    if (File.Exists(Path.Combine(dir.FullName, "devnet", "interop", "peer.mjs")))
+                    {
+                        return dir.FullName;
+                    }
+                }
             }
-            return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Node.sln) above the test binaries");
+            throw new InvalidOperationException("cannot find devnet/interop/peer.mjs above the working directory or the binaries: run from the repository");
         }
     }
 
@@ -36,13 +44,12 @@ public sealed class JsPeer : IAsyncDisposable
     {
         get
         {
-            var script = Path.Combine(RepoRoot, "devnet", "interop", "peer.mjs");
-            var modules = Path.Combine(RepoRoot, "devnet", "node_modules", "libp2p");
-            if (!Directory.Exists(modules))
+            var root = RepoRoot;
+            if (!Directory.Exists(Path.Combine(root, "devnet", "node_modules", "libp2p")))
             {
                 throw new InvalidOperationException("devnet/node_modules is missing: run devnet/setup.sh (tests/run.sh does)");
             }
-            return script;
+            return Path.Combine(root, "devnet", "interop", "peer.mjs");
         }
     }
 
