@@ -52,7 +52,7 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
         if (!server.TryOpenWebSocket())
         {
             await RpcHttpEndpoint.WriteJsonAsync(context.Response, StatusCodes.Status503ServiceUnavailable,
-                RpcServer.ErrorBody(RpcErrorCodes.LimitExceeded,
+                server.ErrorBody(RpcErrorCodes.LimitExceeded,
                     $"too many WebSocket connections (limit {server.Options.MaxWebSocketConnections})")).ConfigureAwait(false);
             return;
         }
@@ -155,7 +155,7 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
                     if (length > limit)
                     {
                         // Tell the client why before closing with "message too big".
-                        TryEnqueue(RpcServer.ErrorBody(RpcErrorCodes.InvalidRequest, $"request too large: over {limit} bytes, limit {limit}"));
+                        TryEnqueue(_server.ErrorBody(RpcErrorCodes.InvalidRequest, $"request too large: over {limit} bytes, limit {limit}"));
                         await CloseAsync(WebSocketCloseStatus.MessageTooBig, $"message over {limit} bytes").ConfigureAwait(false);
                         return;
                     }
