@@ -3,7 +3,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.WebSockets;
 using System.Text;
+using System.Text.Json.Nodes;
 using Keel.Node.Cli;
 using Keel.Node.Rpc;
 
@@ -18,6 +20,12 @@ internal static class RpcBench
 {
     private const ulong ChainId = 901;
     private const int BatchCalls = 100;
+
+    /// <summary>Heads a fan-out row publishes.</summary>
+    private const int FanOutHeads = 2_000;
+
+    /// <summary>How far the publisher may run ahead of the slowest subscriber (below the per-connection queue bound).</summary>
+    private const int FanOutWindow = 256;
 
     public static Command Create()
     {
@@ -55,9 +63,116 @@ internal static class RpcBench
                 table.AddRow(name, connections, requests / seconds, requests * calls / seconds, p50, p99);
             }
         }
+        var fanOut = report.AddTable($"newHeads fan-out over WebSocket ({FanOutHeads} heads of about 1.2 KB each)",
+            "subscribers", "heads/s", "notifications/s", "MB/s");
+        foreach (var subscribers in new[] { 1, 16, 64 })
+        {
+            var (seconds, bytes) = await MeasureFanOutAsync(host, subscribers, cancellation).ConfigureAwait(false);
+            fanOut.AddRow(subscribers, FanOutHeads / seconds, (double)FanOutHeads * subscribers / seconds, bytes / seconds / 1e6);
+        }
         report.Notes.Add($"client and server share this process and its {Environment.ProcessorCount} cores; figures are relative, compare rows of one run");
         report.Notes.Add($"each row runs {duration.TotalSeconds:F1} s after a 0.5 s warm-up; latency is per HTTP request (a batch is one request)");
         return report;
+    }
+
+    /// <summary>
+    /// Publishes heads to <paramref name="subscribers"/> WebSocket clients as fast as the slowest
+    /// one reads (the publisher stays within <see cref="FanOutWindow"/> of it), until all have all.
+    /// </summary>
+    private static async Task<(double Seconds, long Bytes)> MeasureFanOutAsync(RpcServerHost host, int subscribers, CancellationToken cancellation)
+    {
+        var sockets = new List<ClientWebSocket>();
+        var received = new long[subscribers];
+        long bytes = 0;
+        try
+        {
+            for (var i = 0; i < subscribers; i++)
+            {
+                var socket = new ClientWebSocket();
+                sockets.Add(socket);
+                await socket.ConnectAsync(host.WebSocketUri, cancellation).ConfigureAwait(false);
+                await socket.SendAsync("""{"jsonrpc":"2.0","id":1,"method":"eth_subscribe","params":["newHeads"]}"""u8.ToArray(),
+                    WebSocketMessageType.Text, true, cancellation).ConfigureAwait(false);
+            }
+            var readers = sockets.Select((socket, i) => Task.Run(async () =>
+            {
+                var buffer = new byte[64 * 1024];
+                // The first message is the eth_subscribe answer; then one per head.
+                for (var messages = 0; messages <= FanOutHeads;)
+                {
+                    var result = await socket.ReceiveAsync(buffer, cancellation).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        throw new InvalidOperationException("subscriber disconnected during the fan-out bench");
+                    }
+                    Interlocked.Add(ref bytes, result.Count);
+                    if (result.EndOfMessage)
+                    {
+                        messages++;
+                        if (messages > 1)
+                        {
+                            Volatile.Write(ref received[i], messages - 1);
+                        }
+                    }
+                }
+            }, cancellation)).ToArray();
+            while (host.Server.Subscriptions.SubscriberCount(RpcSubscriptionHub.NewHeads) < subscribers)
+            {
+                await Task.Delay(1, cancellation).ConfigureAwait(false);
+            }
+            var header = SampleHeader();
+            var clock = Stopwatch.StartNew();
+            for (var n = 1; n <= FanOutHeads; n++)
+            {
+                while (n - SlowestReceived(received) > FanOutWindow)
+                {
+                    await Task.Delay(1, cancellation).ConfigureAwait(false);
+                }
+                header["number"] = RpcHex.EncodeQuantity((ulong)n);
+                host.Server.Subscriptions.PublishNewHead(header);
+            }
+            await Task.WhenAll(readers).ConfigureAwait(false);
+            return (clock.Elapsed.TotalSeconds, Interlocked.Read(ref bytes));
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+            {
+                socket.Abort();
+                socket.Dispose();
+            }
+        }
+    }
+
+    private static long SlowestReceived(long[] received)
+    {
+        var min = long.MaxValue;
+        for (var i = 0; i < received.Length; i++)
+        {
+            min = Math.Min(min, Volatile.Read(ref received[i]));
+        }
+        return min;
+    }
+
+    private static JsonObject SampleHeader()
+    {
+        var hash = "0x" + new string('a', 64);
+        return new JsonObject
+        {
+            ["number"] = "0x1",
+            ["hash"] = hash,
+            ["parentHash"] = hash,
+            ["stateRoot"] = hash,
+            ["transactionsRoot"] = hash,
+            ["receiptsRoot"] = hash,
+            ["miner"] = "0x" + new string('0', 40),
+            ["logsBloom"] = "0x" + new string('0', 512),
+            ["gasLimit"] = "0x1c9c380",
+            ["gasUsed"] = "0x5208",
+            ["timestamp"] = "0x6553f100",
+            ["baseFeePerGas"] = "0x7",
+            ["extraData"] = "0x",
+        };
     }
 
     private static async Task<(long Requests, double Seconds, double P50Us, double P99Us)> MeasureAsync(

@@ -55,7 +55,7 @@ public static class RpcHttpEndpoint
         {
             response.Headers.Allow = "POST, GET, OPTIONS";
             await WriteJsonAsync(response, StatusCodes.Status405MethodNotAllowed,
-                RpcServer.ErrorBody(RpcErrorCodes.InvalidRequest, "JSON-RPC takes POST (or a WebSocket upgrade); GET /health for a liveness check")).ConfigureAwait(false);
+                server.ErrorBody(RpcErrorCodes.InvalidRequest, "JSON-RPC takes POST (or a WebSocket upgrade); GET /health for a liveness check")).ConfigureAwait(false);
             return;
         }
         await HandlePostAsync(context, server).ConfigureAwait(false);
@@ -73,7 +73,7 @@ public static class RpcHttpEndpoint
         }
         if (declared > limit)
         {
-            await TooLargeAsync(context, declared.Value, limit, 0).ConfigureAwait(false);
+            await TooLargeAsync(context, server, declared.Value, limit, 0).ConfigureAwait(false);
             return;
         }
 
@@ -90,7 +90,7 @@ public static class RpcHttpEndpoint
                 {
                     var seen = length + buffer.Length;
                     reader.AdvanceTo(buffer.End);
-                    await TooLargeAsync(context, seen, limit, read.IsCompleted ? -1 : seen).ConfigureAwait(false);
+                    await TooLargeAsync(context, server, seen, limit, read.IsCompleted ? -1 : seen).ConfigureAwait(false);
                     return;
                 }
                 if (length + buffer.Length > body.Length)
@@ -129,7 +129,7 @@ public static class RpcHttpEndpoint
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            await TooLargeAsync(context, limit + 1L, limit, -1).ConfigureAwait(false);
+            await TooLargeAsync(context, server, limit + 1L, limit, -1).ConfigureAwait(false);
         }
         finally
         {
@@ -141,7 +141,7 @@ public static class RpcHttpEndpoint
     /// Answers 413 with a JSON-RPC error. <paramref name="alreadyRead"/> bytes of the body were
     /// consumed (-1: the body is done or unusable); the rest is drained up to <see cref="MaxDrainBytes"/>.
     /// </summary>
-    private static async Task TooLargeAsync(HttpContext context, long size, int limit, long alreadyRead)
+    private static async Task TooLargeAsync(HttpContext context, RpcServer server, long size, int limit, long alreadyRead)
     {
         var message = $"request body too large: {(size > limit ? $"over {limit}" : size.ToString(System.Globalization.CultureInfo.InvariantCulture))} bytes, limit {limit}";
         if (alreadyRead >= 0 && !await TryDrainAsync(context, alreadyRead).ConfigureAwait(false))
@@ -149,7 +149,7 @@ public static class RpcHttpEndpoint
             context.Response.Headers.Connection = "close";
         }
         await WriteJsonAsync(context.Response, StatusCodes.Status413PayloadTooLarge,
-            RpcServer.ErrorBody(RpcErrorCodes.InvalidRequest, message)).ConfigureAwait(false);
+            server.ErrorBody(RpcErrorCodes.InvalidRequest, message)).ConfigureAwait(false);
     }
 
     private static async Task<bool> TryDrainAsync(HttpContext context, long alreadyRead)

@@ -39,8 +39,9 @@ public sealed partial class RpcServer
         Options = options;
         _logger = logger ?? NullLogger.Instance;
         _documentOptions = new JsonDocumentOptions { MaxDepth = options.MaxJsonDepth };
+        ChainTag = new KeyValuePair<string, object?>("chain", options.ChainId);
         Methods = new RpcMethodRegistry();
-        Subscriptions = new RpcSubscriptionHub();
+        Subscriptions = new RpcSubscriptionHub(ChainTag);
         RpcStandardMethods.Register(this);
     }
 
@@ -97,6 +98,7 @@ public sealed partial class RpcServer
         IRpcSession? session, CancellationToken aborted)
     {
         Interlocked.Increment(ref _requests);
+        RpcMetrics.Requests.Add(1, ChainTag);
         JsonDocument document;
         try
         {
@@ -209,6 +211,7 @@ public sealed partial class RpcServer
         CancellationTokenSource deadline, long started)
     {
         Interlocked.Increment(ref _calls);
+        RpcMetrics.Calls.Add(1, ChainTag);
         if (request.ValueKind != JsonValueKind.Object)
         {
             WriteError(writer, default, RpcErrorCodes.InvalidRequest, "invalid request: want a JSON object");
@@ -302,6 +305,23 @@ public sealed partial class RpcServer
         {
             throw new TimeoutException();
         }
+        var callStarted = Stopwatch.GetTimestamp();
+        try
+        {
+            return await InvokeWithTimeoutAsync(method, parameters, context, started, timeout).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (RpcMetrics.CallDuration.Enabled)
+            {
+                RpcMetrics.CallDuration.Record(Stopwatch.GetElapsedTime(callStarted).TotalSeconds, ChainTag,
+                    new KeyValuePair<string, object?>("method", method.Name));
+            }
+        }
+    }
+
+    private async ValueTask<RpcResult> InvokeWithTimeoutAsync(RpcMethod method, RpcParams parameters, RpcContext context, long started, TimeSpan timeout)
+    {
         var pending = method.Handler(parameters, context);
         if (pending.IsCompletedSuccessfully)
         {
@@ -345,7 +365,16 @@ public sealed partial class RpcServer
         }
     }
 
-    internal static void WriteError(Utf8JsonWriter writer, JsonElement id, int code, string message, System.Text.Json.Nodes.JsonNode? data = null)
+    /// <summary>Writes an error response and counts it.</summary>
+    private void WriteError(Utf8JsonWriter writer, JsonElement id, int code, string message, System.Text.Json.Nodes.JsonNode? data = null)
+    {
+        CountError(code);
+        WriteErrorObject(writer, id, code, message, data);
+    }
+
+    internal void CountError(int code) => RpcMetrics.Errors.Add(1, ChainTag, new KeyValuePair<string, object?>("code", code));
+
+    internal static void WriteErrorObject(Utf8JsonWriter writer, JsonElement id, int code, string message, System.Text.Json.Nodes.JsonNode? data = null)
     {
         writer.WriteStartObject();
         writer.WriteString("jsonrpc"u8, JsonRpcVersion);
@@ -371,14 +400,15 @@ public sealed partial class RpcServer
     }
 
     /// <summary>An error response with id null, replacing whatever was in <paramref name="output"/>.</summary>
-    internal static void WriteSingleError(RpcBufferWriter output, int code, string message)
+    internal void WriteSingleError(RpcBufferWriter output, int code, string message)
     {
         output.Truncate(0);
         using var writer = new Utf8JsonWriter(output, WriterOptions);
         WriteError(writer, default, code, message);
     }
 
-    internal static byte[] ErrorBody(int code, string message)
+    /// <summary>A whole error body (413, 503, 405 answers), counted as an error of this server.</summary>
+    internal byte[] ErrorBody(int code, string message)
     {
         using var output = new RpcBufferWriter();
         WriteSingleError(output, code, message);
@@ -396,14 +426,26 @@ public sealed partial class RpcServer
             }
             if (Interlocked.CompareExchange(ref _webSocketConnections, current + 1, current) == current)
             {
+                RpcMetrics.WebSocketConnections.Add(1, ChainTag);
                 return true;
             }
         }
     }
 
-    internal void CloseWebSocket() => Interlocked.Decrement(ref _webSocketConnections);
+    internal void CloseWebSocket()
+    {
+        Interlocked.Decrement(ref _webSocketConnections);
+        RpcMetrics.WebSocketConnections.Add(-1, ChainTag);
+    }
 
-    internal void CountSlowConsumer() => Interlocked.Increment(ref _slowConsumerDisconnects);
+    internal void CountSlowConsumer()
+    {
+        Interlocked.Increment(ref _slowConsumerDisconnects);
+        RpcMetrics.SlowConsumerDisconnects.Add(1, ChainTag);
+    }
+
+    /// <summary>The chain tag every metric of this server carries.</summary>
+    internal KeyValuePair<string, object?> ChainTag { get; }
 
     private static JsonElement IdOf(JsonElement entry) =>
         entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty("id", out var id)

@@ -40,9 +40,16 @@ public sealed class RpcSubscriptionHub
     private static ReadOnlySpan<byte> EnvelopeEnd => "}}"u8;
 
     private readonly ConcurrentDictionary<string, Kind> _kinds = new(StringComparer.Ordinal);
+    private readonly KeyValuePair<string, object?> _chainTag;
 
     public RpcSubscriptionHub()
+        : this(new KeyValuePair<string, object?>("chain", null))
     {
+    }
+
+    internal RpcSubscriptionHub(KeyValuePair<string, object?> chainTag)
+    {
+        _chainTag = chainTag;
         RegisterKind(NewHeads, NoFilter(NewHeads));
     }
 
@@ -135,7 +142,7 @@ public sealed class RpcSubscriptionHub
 
     internal static void Remove(RpcSubscription subscription) => subscription.Kind.Subscribers.TryRemove(subscription, out _);
 
-    private static int Publish(Kind kind, ReadOnlySpan<byte> resultJson, RpcSubscriptionMatch? match)
+    private int Publish(Kind kind, ReadOnlySpan<byte> resultJson, RpcSubscriptionMatch? match)
     {
         var delivered = 0;
         foreach (var subscription in kind.Subscribers.Keys)
@@ -159,6 +166,10 @@ public sealed class RpcSubscriptionHub
             {
                 delivered++;
             }
+        }
+        if (delivered > 0)
+        {
+            RpcMetrics.Notifications.Add(delivered, _chainTag, new KeyValuePair<string, object?>("kind", kind.Name));
         }
         return delivered;
     }

@@ -52,7 +52,7 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
         if (!server.TryOpenWebSocket())
         {
             await RpcHttpEndpoint.WriteJsonAsync(context.Response, StatusCodes.Status503ServiceUnavailable,
-                RpcServer.ErrorBody(RpcErrorCodes.LimitExceeded,
+                server.ErrorBody(RpcErrorCodes.LimitExceeded,
                     $"too many WebSocket connections (limit {server.Options.MaxWebSocketConnections})")).ConfigureAwait(false);
             return;
         }
@@ -82,11 +82,11 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
         {
             return true;
         }
-        if (Volatile.Read(ref _closed) == 0)
+        // Several publishers may find the queue full at once; only the one that closes counts it.
+        if (Abort())
         {
             _server.CountSlowConsumer();
             LogSlowConsumer(_server.Logger, _server.Options.MaxPendingMessagesPerConnection);
-            Abort();
         }
         return false;
     }
@@ -155,7 +155,7 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
                     if (length > limit)
                     {
                         // Tell the client why before closing with "message too big".
-                        TryEnqueue(RpcServer.ErrorBody(RpcErrorCodes.InvalidRequest, $"request too large: over {limit} bytes, limit {limit}"));
+                        TryEnqueue(_server.ErrorBody(RpcErrorCodes.InvalidRequest, $"request too large: over {limit} bytes, limit {limit}"));
                         await CloseAsync(WebSocketCloseStatus.MessageTooBig, $"message over {limit} bytes").ConfigureAwait(false);
                         return;
                     }
@@ -240,11 +240,12 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
         }
     }
 
-    private void Abort()
+    /// <summary>Drops the connection now; true for the caller that closed it, false if it was already closing.</summary>
+    private bool Abort()
     {
         if (Interlocked.Exchange(ref _closed, 1) != 0)
         {
-            return;
+            return false;
         }
         _outbound.Writer.TryComplete();
         DropSubscriptions();
@@ -257,6 +258,7 @@ internal sealed partial class RpcWebSocketSession : IRpcSubscriber
         {
         }
         _socket.Abort();
+        return true;
     }
 
     private void DropSubscriptions()

@@ -322,3 +322,29 @@ public sealed class RpcSubscriptionOrderTests
         Assert.True(published > 0);
     }
 }
+
+public sealed class RpcSubscriptionActivationTests
+{
+    [Fact]
+    public async Task An_event_published_while_eth_subscribe_is_running_does_not_overtake_its_answer()
+    {
+        var duringCall = -1;
+        await using var t = await RpcTestServer.StartAsync(register: server =>
+            // Subscribes and publishes inside one call: the worst case of a head landing between
+            // the subscription's creation and its answer.
+            server.Methods.Add("test_subscribeThenPublish", ctx =>
+            {
+                var id = ctx.Session!.Subscribe(RpcSubscriptionHub.NewHeads, null);
+                duringCall = server.Subscriptions.PublishNewHead(RpcWebSocketTests.Header(1));
+                return RpcResult.String(id);
+            }));
+        using var ws = await WsClient.ConnectAsync(t.Host.WebSocketUri);
+        var id = (string)RpcAssert.Result(await ws.CallAsync("test_subscribeThenPublish"))!;
+        Assert.Equal(0, duringCall);
+        await RpcWebSocketTests.WaitUntil(() => t.Server.Subscriptions.SubscriberCount(RpcSubscriptionHub.NewHeads) == 1);
+        Assert.Equal(1, t.Server.Subscriptions.PublishNewHead(RpcWebSocketTests.Header(2)));
+        var note = await ws.ReceiveAsync();
+        Assert.Equal(id, (string?)note["params"]!["subscription"]);
+        Assert.Equal("0x2", (string?)note["params"]!["result"]!["number"]);
+    }
+}
