@@ -163,4 +163,16 @@ public class TransferDecoderTests
         var badParity = new RlpItem.List([.. original.Items.Take(9), new RlpItem.Bytes([2]), .. original.Items.Skip(10)]);
         RefusedAs([2, .. badParity.Encode()], TransferError.Malformed, "parity");
     }
+
+    [Fact]
+    public void TransactionSigner_shorthand_matches_core_signing_and_decodes()
+    {
+        var fields = new UnsignedTransaction(2, TestData.ChainId, 4, Receiver, (UInt256)5UL, (UInt256)3_000_000_000UL, (UInt256)1UL);
+        var raw = TransactionSigner.Sign(fields, TestData.DevKey0);
+        Assert.Equal(new TestData.TxFields(2, TestData.ChainId, 4, Receiver, (UInt256)5UL, (UInt256)3_000_000_000UL, (UInt256)1UL).Sign(), raw);
+        Assert.Equal(TestData.Dev(0), TransferDecoder.Decode(raw, TestData.ChainId).From);
+        var legacy = TransactionSigner.Sign(fields with { Type = 0 }, TestData.DevKey0);
+        Assert.Equal(0, TransferDecoder.Decode(legacy, TestData.ChainId).Type);
+        Assert.Throws<ArgumentException>(() => TransactionSigner.Sign(fields with { Type = 1 }, TestData.DevKey0));
+    }
 }
