@@ -49,6 +49,7 @@ internal static class TestData
     {
         public byte[] Data { get; init; } = [];
 
+        // Core's Transaction directly (not TransactionSigner), so that a missing chain id can be signed too.
         public byte[] Sign(byte[]? key = null) => new Transaction
         {
             Type = (TransactionType)Type,

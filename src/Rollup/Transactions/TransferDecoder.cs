@@ -1,5 +1,6 @@
 using Keel.Core;
 using Keel.Core.Ethereum;
+using Keel.Rollup.State;
 
 namespace Keel.Rollup.Transactions;
 
@@ -35,9 +36,52 @@ public static class TransferDecoder
         }
         catch (TransactionDecodeException e)
         {
-            throw new InvalidTransferException(TransferError.Malformed, $"Invalid transaction: {e.Message}.");
+            throw new InvalidTransferException(Classify(raw), $"Invalid transaction: {e.Message}.");
         }
         return FromTransaction(tx, expectedChainId);
+    }
+
+    private static readonly UInt256 SecpHalfOrder = Transaction.SecpOrder / 2UL;
+
+    /// <summary>
+    /// Which error code a transaction Core refused deserves: its fields are read again, leniently,
+    /// to tell a fee-cap inversion, a signature out of range or a nonce at the limit from bytes that
+    /// are not a transaction at all (Core's exception says what, in words, not as a code).
+    /// </summary>
+    private static TransferError Classify(ReadOnlySpan<byte> raw)
+    {
+        try
+        {
+            var outer = new RlpReader(raw[0] == (byte)TransactionType.Eip1559 ? raw[1..] : raw);
+            var f = outer.ReadList("transaction");
+            bool typed = raw[0] == (byte)TransactionType.Eip1559;
+            if (typed)
+                f.ReadULong("chainId");
+            ulong nonce = f.ReadULong("nonce");
+            var first = f.ReadUInt256("fee");
+            var second = typed ? f.ReadUInt256("fee") : first;
+            f.ReadULong("gasLimit");
+            f.ReadEncodedItem("to");
+            f.ReadEncodedItem("value");
+            f.ReadEncodedItem("data");
+            if (typed)
+                f.ReadEncodedItem("accessList");
+            var v = f.ReadUInt256("v");
+            var r = f.ReadUInt256("r");
+            var sValue = f.ReadUInt256("s");
+            if (nonce >= Account.MaxNonce)
+                return TransferError.NonceLimit;
+            if (typed && first > second)
+                return TransferError.PriorityFeeAboveMaxFee;
+            bool badV = typed ? v > UInt256.One : v < 27UL || (v > 28UL && v < 37UL);
+            if (badV || r.IsZero || r >= Transaction.SecpOrder || sValue.IsZero || sValue > SecpHalfOrder)
+                return TransferError.InvalidSignature;
+            return TransferError.Malformed;
+        }
+        catch (RlpException)
+        {
+            return TransferError.Malformed;
+        }
     }
 
     /// <summary>The rollup's rules over an already decoded transaction (for a caller, such as the

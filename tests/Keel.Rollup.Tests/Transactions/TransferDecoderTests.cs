@@ -100,9 +100,9 @@ public class TransferDecoderTests
     public void Static_limits_are_refused_with_their_reason()
     {
         Assert.Equal(TransferError.GasLimitTooLow, Refusal((Tx() with { GasLimit = 20_999 }).Sign()));
-        // Core's decoder refuses it first; the reason is in the message.
-        RefusedAs((Tx() with { Tip = (UInt256)4_000_000_000UL }).Sign(), TransferError.Malformed, "priority fee");
+        RefusedAs((Tx() with { Tip = (UInt256)4_000_000_000UL }).Sign(), TransferError.PriorityFeeAboveMaxFee, "priority fee");
         Assert.Equal(TransferError.NonceLimit, Refusal(Tx(nonce: uint.MaxValue).Sign()));
+        Assert.Equal(TransferError.NonceLimit, Refusal(Tx(0, nonce: ulong.MaxValue).Sign())); // Core refuses it (EIP-2681) first
     }
 
     [Fact]
@@ -156,11 +156,23 @@ public class TransferDecoderTests
         var n = UInt256.Parse("0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
         var s = UInt256.FromBigEndian(((RlpItem.Bytes)original.Items[11]).Value);
         var highS = new RlpItem.List([.. original.Items.Take(9), new RlpItem.Bytes([1]), original.Items[10], new RlpItem.Bytes((n - s).ToBigEndianTrimmed())]);
-        RefusedAs([2, .. highS.Encode()], TransferError.Malformed, "s value");
+        RefusedAs([2, .. highS.Encode()], TransferError.InvalidSignature, "s value");
 
         var zeroR = new RlpItem.List([.. original.Items.Take(10), new RlpItem.Bytes([]), original.Items[11]]);
-        RefusedAs([2, .. zeroR.Encode()], TransferError.Malformed, "r value");
+        RefusedAs([2, .. zeroR.Encode()], TransferError.InvalidSignature, "r value");
         var badParity = new RlpItem.List([.. original.Items.Take(9), new RlpItem.Bytes([2]), .. original.Items.Skip(10)]);
-        RefusedAs([2, .. badParity.Encode()], TransferError.Malformed, "parity");
+        RefusedAs([2, .. badParity.Encode()], TransferError.InvalidSignature, "parity");
+    }
+
+    [Fact]
+    public void TransactionSigner_shorthand_matches_core_signing_and_decodes()
+    {
+        var fields = new UnsignedTransaction(2, TestData.ChainId, 4, Receiver, (UInt256)5UL, (UInt256)3_000_000_000UL, (UInt256)1UL);
+        var raw = TransactionSigner.Sign(fields, TestData.DevKey0);
+        Assert.Equal(new TestData.TxFields(2, TestData.ChainId, 4, Receiver, (UInt256)5UL, (UInt256)3_000_000_000UL, (UInt256)1UL).Sign(), raw);
+        Assert.Equal(TestData.Dev(0), TransferDecoder.Decode(raw, TestData.ChainId).From);
+        var legacy = TransactionSigner.Sign(fields with { Type = 0 }, TestData.DevKey0);
+        Assert.Equal(0, TransferDecoder.Decode(legacy, TestData.ChainId).Type);
+        Assert.Throws<ArgumentException>(() => TransactionSigner.Sign(fields with { Type = 1 }, TestData.DevKey0));
     }
 }
