@@ -221,7 +221,7 @@ public sealed class SequencerApplication : IApplication
             {
                 throw new InvalidPayloadException(PayloadError.UnknownParent, $"block at height {block.Height} is at or below the committed height {CommittedHeight}");
             }
-            if (_pending.ContainsKey(block.Hash))
+            if (_pending.TryGetValue(block.Hash, out var seen) && seen.CheckedStrictly)
             {
                 return true;
             }
@@ -231,7 +231,7 @@ public sealed class SequencerApplication : IApplication
             }
             var parent = ResolveParent(block.ParentHash, block.Height - 1);
             var body = TakePrepared(block) ?? Evaluate(block, parent, strict: true);
-            _pending[block.Hash] = new PendingBlock(block.Hash, body);
+            _pending[block.Hash] = new PendingBlock(block.Hash, body, parent, checkedStrictly: true);
             return true;
         }
         catch (InvalidPayloadException e)
@@ -270,7 +270,7 @@ public sealed class SequencerApplication : IApplication
         }
         if (!_pending.TryGetValue(block.Hash, out var pending) || pending.Parent is not null)
         {
-            pending = new PendingBlock(block.Hash, EvaluateCertified(block));
+            pending = new PendingBlock(block.Hash, EvaluateCertified(block), null, checkedStrictly: false);
         }
         _store.PutCommitted(new StoredBlock(block, certificate, pending.Body.Table.Entries));
         var dropped = ApplyCommitted(pending);
@@ -437,7 +437,7 @@ public sealed class SequencerApplication : IApplication
         PendingBlock? parent = cursor == CommittedHash ? null : _pending[cursor];
         while (missing.TryPop(out var block))
         {
-            var rebuilt = new PendingBlock(block.Hash, Evaluate(block, parent, strict: false));
+            var rebuilt = new PendingBlock(block.Hash, Evaluate(block, parent, strict: false), parent, checkedStrictly: false);
             _pending[block.Hash] = rebuilt;
             parent = rebuilt;
         }
@@ -495,7 +495,6 @@ public sealed class SequencerApplication : IApplication
         }
         return new BlockBody
         {
-            Parent = parent,
             ParentHash = parentHash,
             Height = height,
             ParentAccumulator = parentAccumulator,
@@ -668,7 +667,7 @@ public sealed class SequencerApplication : IApplication
             {
                 throw new SequencerInvariantException($"stored block at height {height} does not extend the block at height {height - 1}");
             }
-            var pending = new PendingBlock(block.Hash, EvaluateCertified(block));
+            var pending = new PendingBlock(block.Hash, EvaluateCertified(block), null, checkedStrictly: false);
             lock (_accumulatorLock)
             {
                 _accumulator.Append(block.Hash);

@@ -347,6 +347,19 @@ public class SequencerApplicationTests
     }
 
     [Fact]
+    public void A_block_rebuilt_as_certified_is_still_checked_strictly_before_a_vote()
+    {
+        var h = new AppHarness();
+        var bad = HeaderOracle.Block(h.Namespaces, h.Genesis, RootAfter(h.Genesis),
+            HeaderOracle.Payload(h.Namespaces, new Dictionary<ulong, byte[][]> { [A] = [h.A.Transfer(0, 9)] }));
+        var child = HeaderOracle.Block(h.Namespaces, bad, RootAfter(h.Genesis, bad), HeaderOracle.Payload(h.Namespaces, new Dictionary<ulong, byte[][]>()));
+        var synced = new AppHarness(lookup: hash => hash == bad.Hash ? bad : null);
+        Assert.True(synced.App.ProcessProposal(child), synced.App.LastRejection?.Message);
+        Assert.False(synced.App.ProcessProposal(bad));
+        Assert.Equal(PayloadError.InvalidTransaction, synced.App.LastRejection!.Error);
+    }
+
+    [Fact]
     public void Restart_replays_the_block_store()
     {
         var store = new InMemoryBlockStore();
