@@ -301,6 +301,10 @@ public sealed class SequencerApplication : IApplication
     public NamespacePayloadProof? GetNamespacePayload(long height, ulong namespaceId) =>
         _store.GetByHeight(height) is { } stored ? PayloadProofs.Build(stored, _namespaces, namespaceId) : null;
 
+    /// <summary>As <see cref="GetNamespacePayload(long, ulong)"/>, by block hash.</summary>
+    public NamespacePayloadProof? GetNamespacePayload(Hash32 blockHash, ulong namespaceId) =>
+        _store.GetByHash(blockHash) is { } stored ? PayloadProofs.Build(stored, _namespaces, namespaceId) : null;
+
     // ------------------------------------------------------------------ building
 
     private IReadOnlyList<byte[]> SelectTransfers(int index, TransferMempool pool, PendingBlock? parent, ref int budget)

@@ -414,6 +414,8 @@ public class SequencerApplicationTests
             }
         }
         Assert.Null(h.App.GetNamespacePayload(7, A));
+        Assert.Equal(blocks[4].Hash, h.App.GetNamespacePayload(blocks[4].Hash, O)!.Header.Hash);
+        Assert.Null(h.App.GetNamespacePayload(h.Genesis.Hash, O));
         Assert.Null(h.App.GetNamespacePayload(3, 12345));
 
         // L1 holds only the header at height 6; it checks any earlier header against its accumulator root.
