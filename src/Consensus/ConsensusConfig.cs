@@ -70,4 +70,7 @@ internal enum SafetyRuleBreak
 
     /// <summary>Commit a block as soon as it has a QC (a 1-chain rule instead of 2-chain).</summary>
     CommitOnOneChain,
+
+    /// <summary>Keep last_voted_round and the lock in memory only: a restart forgets them.</summary>
+    VolatileSafetyData,
 }

@@ -119,7 +119,7 @@ public sealed class ConsensusNode
         var genesisQc = QuorumCertificate.ForGenesis(_genesis.Hash);
         _blocks[_genesis.Hash] = _genesis;
         _certs[_genesis.Hash] = genesisQc;
-        _safety = _store.ReadSafetyData() ?? SafetyData.Initial(genesisQc);
+        _safety = (_config.BrokenRule == SafetyRuleBreak.VolatileSafetyData ? null : _store.ReadSafetyData()) ?? SafetyData.Initial(genesisQc);
         if (_store.ReadCommittedTip() is { } tip && tip.Height > 0)
         {
             var block = _store.GetBlock(tip.Hash) ?? throw new ConsensusStoreException($"committed block {tip.Hash} at height {tip.Height} is missing from the store");
@@ -553,7 +553,7 @@ public sealed class ConsensusNode
 
     private void SendSyncInfo(int peer)
     {
-        if (peer == Index || (_syncInfoSentRound.TryGetValue(peer, out var sent) && sent >= CurrentRound))
+        if (peer == Index || (uint)peer >= (uint)_membership.Count || (_syncInfoSentRound.TryGetValue(peer, out var sent) && sent >= CurrentRound))
         {
             return;
         }

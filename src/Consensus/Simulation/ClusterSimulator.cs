@@ -1,3 +1,4 @@
+using Keel.Consensus.Codec;
 using Keel.Consensus.Crypto;
 using Keel.Consensus.Engine;
 using Keel.Consensus.Model;
@@ -25,12 +26,16 @@ public sealed record SimulationOptions
     /// Rounds after the faults heal within which every honest validator must commit a new block. A
     /// round-robin leader schedule with f Byzantine leaders, catch-up sync and the backed-off timeouts of
     /// the fault phase all fit well inside it; a run that needs more is reported as a liveness violation.
+    /// 0 means the default, 2n + 10 (the most seen in 10,000 chaos seeds at n = 7 was 10).
     /// </summary>
     public int LivenessRoundBound { get; init; } = 0;
 
     internal SafetyRuleBreak BrokenRule { get; init; } = SafetyRuleBreak.None;
 
-    internal int EffectiveLivenessBound => LivenessRoundBound > 0 ? LivenessRoundBound : 3 * Validators + 30;
+    /// <summary>Every 4th seed sends each message through the wire codec (encode, then decode per recipient).</summary>
+    internal bool UsesWireCodec => Seed % 4 == 0;
+
+    internal int EffectiveLivenessBound => LivenessRoundBound > 0 ? LivenessRoundBound : 2 * Validators + 10;
 }
 
 /// <summary>What one scenario produced.</summary>
@@ -264,6 +269,21 @@ public sealed class ClusterSimulator
         if (from == to || _plan.IsBlocked(from, to, _now))
         {
             return;
+        }
+        if (_options.UsesWireCodec)
+        {
+            try
+            {
+                message = ConsensusCodec.Decode(ConsensusCodec.Encode(message));
+            }
+            catch (InvalidConsensusMessageException e)
+            {
+                if (_plan.IsHonest(from))
+                {
+                    _checker.Violation($"instance {from} sent a message the codec refuses: {e.Message}");
+                }
+                return;
+            }
         }
         var faulty = _now < _plan.HealAtMs;
         if (faulty && _plan.LossRate > 0 && _random.Chance(_plan.LossRate))

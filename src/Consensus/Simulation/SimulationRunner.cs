@@ -19,7 +19,8 @@ public sealed record SimulationSummary(
     long WallMs,
     long Events,
     long EquivocationsDetected,
-    long MaxRoundsToRecover)
+    long MaxRoundsToRecover,
+    int LivenessRoundBound)
 {
     /// <summary>The command that replays one seed of this run exactly.</summary>
     public string ReplayCommand(ulong seed) =>
@@ -41,6 +42,7 @@ public sealed record SimulationSummary(
         ["events"] = Events,
         ["equivocations_detected"] = EquivocationsDetected,
         ["max_rounds_to_recover"] = MaxRoundsToRecover,
+        ["liveness_round_bound"] = LivenessRoundBound,
     };
 
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
@@ -76,6 +78,6 @@ public static class SimulationRunner
         }
         return new SimulationSummary(seeds, seedStart, template.Validators, template.Byzantine, template.Faults,
             (int)Math.Min(violations, int.MaxValue), failures, seeds == 0 ? 0 : commitsMin, seeds == 0 ? 0 : commitsSum / seeds,
-            simulated, wall.ElapsedMilliseconds, events, evidence, maxRecover);
+            simulated, wall.ElapsedMilliseconds, events, evidence, maxRecover, template.EffectiveLivenessBound);
     }
 }
