@@ -2,6 +2,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Keel.Core;
 using Keel.Core.Crypto;
+using Keel.Core.Ethereum;
 using Keel.Rollup.Execution;
 using Keel.Rollup.Genesis;
 using Keel.Rollup.State;
@@ -40,6 +41,28 @@ internal static class TestData
         var tip = type == 0 ? fee : priority ?? BaseFee;
         var hash = Keccak256.HashToHash32(BitConverter.GetBytes(Interlocked.Increment(ref _hashCounter)));
         return new Transfer(type, ChainId, from, to, value, nonce, fee, tip, 21_000, hash);
+    }
+
+    /// <summary>The fields of a transaction to sign (a record, so tests can vary one with `with`).
+    /// For legacy, MaxFee is the gas price and Tip is ignored.</summary>
+    public sealed record TxFields(byte Type, ulong? ChainId, ulong Nonce, Address? To, UInt256 Value, UInt256 MaxFee, UInt256 Tip, ulong GasLimit = 21_000)
+    {
+        public byte[] Data { get; init; } = [];
+
+        // Core's Transaction directly (not TransactionSigner), so that a missing chain id can be signed too.
+        public byte[] Sign(byte[]? key = null) => new Transaction
+        {
+            Type = (TransactionType)Type,
+            ChainId = ChainId,
+            Nonce = Nonce,
+            GasPrice = Type == 0 ? MaxFee : UInt256.Zero,
+            MaxFeePerGas = Type == 0 ? UInt256.Zero : MaxFee,
+            MaxPriorityFeePerGas = Type == 0 ? UInt256.Zero : Tip,
+            GasLimit = GasLimit,
+            To = To,
+            Value = Value,
+            Data = Data,
+        }.Sign(key ?? DevKey0).Encode();
     }
 
     /// <summary>Runs a property a bounded number of times (each run builds Poseidon2 trees, so the

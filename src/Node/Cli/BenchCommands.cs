@@ -21,6 +21,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(Secp256k1Bench.Create());
         bench.Subcommands.Add(SequencerBench.Create());
         bench.Subcommands.Add(ConsensusBench.Create());
+        bench.Subcommands.Add(RollupBench.Create());
         return bench;
     }
 

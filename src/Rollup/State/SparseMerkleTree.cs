@@ -49,7 +49,7 @@ public sealed class SparseMerkleTree
             var sibling = key.ShiftRight(level).FlipLowestBit();
             siblings[level] = _levels[level].TryGetValue(sibling, out var node) ? node : _hasher.EmptySubtree(level);
         }
-        return new MerklePath(siblings);
+        return new MerklePath(_hasher, siblings);
     }
 
     /// <summary>Sets the leaf of <paramref name="address"/> and rehashes its path (160

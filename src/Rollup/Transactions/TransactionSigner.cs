@@ -1,5 +1,4 @@
 using Keel.Core;
-using Keel.Core.Crypto;
 using Keel.Core.Ethereum;
 
 namespace Keel.Rollup.Transactions;
@@ -20,79 +19,32 @@ public sealed record UnsignedTransaction(
     ulong GasLimit = Transfer.IntrinsicGas)
 {
     public byte[] Data { get; init; } = [];
+
+    /// <summary>The same fields as Keel.Core's unsigned <see cref="Transaction"/>.</summary>
+    public Transaction ToTransaction() => new()
+    {
+        Type = (TransactionType)Type,
+        ChainId = ChainId,
+        Nonce = Nonce,
+        GasPrice = Type == 0 ? MaxFeePerGas : UInt256.Zero,
+        MaxFeePerGas = Type == 0 ? UInt256.Zero : MaxFeePerGas,
+        MaxPriorityFeePerGas = Type == 0 ? UInt256.Zero : MaxPriorityFeePerGas,
+        GasLimit = GasLimit,
+        To = To,
+        Value = Value,
+        Data = Data,
+    };
 }
 
-/// <summary>Signs legacy (EIP-155) and EIP-1559 transactions with a secp256k1 key, producing the
-/// raw bytes a wallet would send to <c>eth_sendRawTransaction</c>.</summary>
+/// <summary>A shorthand over Keel.Core's <see cref="Transaction.Sign"/>: the raw bytes a wallet
+/// would send to <c>eth_sendRawTransaction</c> (legacy EIP-155 or EIP-1559).</summary>
 public static class TransactionSigner
 {
     public static byte[] Sign(UnsignedTransaction tx, ReadOnlySpan<byte> privateKey32)
     {
         ArgumentNullException.ThrowIfNull(tx);
-        return tx.Type switch
-        {
-            0 => SignLegacy(tx, privateKey32),
-            2 => SignEip1559(tx, privateKey32),
-            _ => throw new ArgumentException($"Cannot sign transaction type {tx.Type}.", nameof(tx)),
-        };
+        if (tx.Type is not (0 or 2))
+            throw new ArgumentException($"Cannot sign transaction type {tx.Type}.", nameof(tx));
+        return tx.ToTransaction().Sign(privateKey32).Encode();
     }
-
-    private static byte[] SignLegacy(UnsignedTransaction tx, ReadOnlySpan<byte> key)
-    {
-        var w = new RlpWriter();
-        w.StartList();
-        WriteLegacyFields(w, tx);
-        w.WriteULong(tx.ChainId).WriteULong(0).WriteULong(0).EndList();
-        var sig = SignHash(w.Written, key);
-        w.Clear();
-        w.StartList();
-        WriteLegacyFields(w, tx);
-        w.WriteULong(tx.ChainId * 2 + 35 + sig[64]);
-        WriteSignature(w, sig);
-        w.EndList();
-        return w.ToArray();
-    }
-
-    private static void WriteLegacyFields(RlpWriter w, UnsignedTransaction tx) =>
-        w.WriteULong(tx.Nonce).WriteUInt256(tx.MaxFeePerGas).WriteULong(tx.GasLimit)
-            .WriteOptionalAddress(tx.To).WriteUInt256(tx.Value).WriteBytes(tx.Data);
-
-    private static byte[] SignEip1559(UnsignedTransaction tx, ReadOnlySpan<byte> key)
-    {
-        var w = new RlpWriter();
-        w.StartList();
-        Write1559Fields(w, tx);
-        w.EndList();
-        var payload = Typed(w.Written);
-        var sig = SignHash(payload, key);
-        w.Clear();
-        w.StartList();
-        Write1559Fields(w, tx);
-        w.WriteULong(sig[64]);
-        WriteSignature(w, sig);
-        w.EndList();
-        return Typed(w.Written);
-    }
-
-    private static void Write1559Fields(RlpWriter w, UnsignedTransaction tx)
-    {
-        w.WriteULong(tx.ChainId).WriteULong(tx.Nonce).WriteUInt256(tx.MaxPriorityFeePerGas)
-            .WriteUInt256(tx.MaxFeePerGas).WriteULong(tx.GasLimit).WriteOptionalAddress(tx.To)
-            .WriteUInt256(tx.Value).WriteBytes(tx.Data);
-        w.StartList().EndList();
-    }
-
-    private static byte[] Typed(ReadOnlySpan<byte> rlp)
-    {
-        var payload = new byte[1 + rlp.Length];
-        payload[0] = 2;
-        rlp.CopyTo(payload.AsSpan(1));
-        return payload;
-    }
-
-    private static byte[] SignHash(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> key) =>
-        Secp256k1.SignRecoverable(Keccak256.Hash(payload), key);
-
-    private static void WriteSignature(RlpWriter w, byte[] sig) =>
-        w.WriteUInt256(UInt256.FromBigEndian(sig.AsSpan(0, 32))).WriteUInt256(UInt256.FromBigEndian(sig.AsSpan(32, 32)));
 }

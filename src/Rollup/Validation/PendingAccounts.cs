@@ -40,6 +40,19 @@ public sealed class PendingAccounts : IAccountReader
     /// <see cref="TransferValidator.CloseBatch"/>.</summary>
     public UInt128 UncreditedTips { get; internal set; }
 
+    /// <summary>Copies this overlay's writes and tips into <paramref name="parent"/> (the overlay
+    /// this one was layered on): how a block validated on a scratch overlay is kept.</summary>
+    public void MergeInto(PendingAccounts parent)
+    {
+        ArgumentNullException.ThrowIfNull(parent);
+        if (!ReferenceEquals(_base, parent))
+            throw new ArgumentException("Merge an overlay only into the overlay it was layered on.", nameof(parent));
+        foreach (var (address, account) in _overlay)
+            parent.SetAccount(address, account);
+        parent.UncreditedTips += UncreditedTips;
+        Reset();
+    }
+
     public void Reset()
     {
         _overlay.Clear();

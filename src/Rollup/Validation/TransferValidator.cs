@@ -25,6 +25,42 @@ public sealed class TransferValidator
 
     public RollupParameters Parameters => _parameters;
 
+    /// <summary>
+    /// Validates one namespace's transactions of a proposed block, in order, all or nothing: on
+    /// success their effects (and the block's tips, credited as <see cref="CloseBatch"/> does) are
+    /// in <paramref name="pending"/> and the batch commitment is returned for the namespace table;
+    /// on the first refusal a <see cref="BatchValidationException"/> names the transaction and
+    /// <paramref name="pending"/> is unchanged.
+    /// </summary>
+    public ValidatedBatch ValidateBatch(IReadOnlyList<ReadOnlyMemory<byte>> rawTransactions, PendingAccounts pending, Hashing.RollupHasher hasher)
+    {
+        ArgumentNullException.ThrowIfNull(rawTransactions);
+        ArgumentNullException.ThrowIfNull(pending);
+        ArgumentNullException.ThrowIfNull(hasher);
+        if (rawTransactions.Count > BatchCommitment.MaxTransfers)
+            throw new BatchValidationException(-1, new InvalidTransferException(TransferError.Malformed,
+                $"A batch holds at most {BatchCommitment.MaxTransfers} transactions, got {rawTransactions.Count}."));
+        var scratch = new PendingAccounts(pending);
+        var commitment = new BatchCommitment(hasher, _parameters, rawTransactions.Count);
+        var transfers = new List<Transfer>(rawTransactions.Count);
+        for (int i = 0; i < rawTransactions.Count; i++)
+        {
+            try
+            {
+                var tx = ValidateAndApply(rawTransactions[i].Span, scratch);
+                commitment.Add(tx);
+                transfers.Add(tx);
+            }
+            catch (InvalidTransferException e)
+            {
+                throw new BatchValidationException(i, e);
+            }
+        }
+        CloseBatch(scratch);
+        scratch.MergeInto(pending);
+        return new ValidatedBatch(transfers, commitment.Finish());
+    }
+
     /// <summary>Decodes <paramref name="rawTransaction"/>, checks it against
     /// <paramref name="pending"/> and applies it there. Throws <see cref="InvalidTransferException"/>
     /// (with <see cref="TransferError"/>) and leaves <paramref name="pending"/> unchanged on refusal.</summary>
@@ -95,4 +131,22 @@ public sealed class TransferValidator
         pending.SetAccount(_parameters.FeeRecipient, recipient with { Balance = paid });
         pending.UncreditedTips = 0;
     }
+}
+
+/// <summary>A namespace's transactions of one block, validated, with their batch commitment.</summary>
+public sealed record ValidatedBatch(IReadOnlyList<Transfer> Transfers, Hashing.Digest BatchCommitment);
+
+/// <summary>A block's batch refused because of one transaction (index -1: the batch as a whole).</summary>
+public sealed class BatchValidationException : RollupException
+{
+    public BatchValidationException(int index, InvalidTransferException inner)
+        : base(index >= 0 ? $"Transaction {index} of the batch is invalid: {inner.Message}" : inner.Message, inner)
+    {
+        Index = index;
+        Error = inner.Error;
+    }
+
+    public int Index { get; }
+
+    public TransferError Error { get; }
 }

@@ -29,6 +29,8 @@ public enum WitnessRejection
     TipsMismatch,
     PostStateRootMismatch,
     BatchCommitmentMismatch,
+    /// <summary>Consecutive batch witnesses whose roots (or chain ids) do not connect.</summary>
+    ChainBroken,
 }
 
 /// <summary>A witness that parsed but does not describe a correct execution.</summary>
@@ -136,6 +138,32 @@ public static class WitnessChecker
         var commitment = BatchCommitment.Compute(hasher, p, witness.Transfers.Select(t => t.Transfer).ToList());
         if (witness.BatchCommitment != commitment)
             throw new WitnessRejectedException(WitnessRejection.BatchCommitmentMismatch, null, $"Batch commitment is {commitment}, the witness says {witness.BatchCommitment}.");
+    }
+
+    /// <summary>
+    /// Checks the witnesses of consecutive committed batches of one namespace (a proving batch
+    /// spans several blocks): each one, and that each starts from the previous one's post-state
+    /// root under the same chain id. A proof of the range exposes the first pre-state root, the
+    /// last post-state root and every batch commitment.
+    /// </summary>
+    public static void CheckChain(RollupHasher hasher, IReadOnlyList<BatchWitness> witnesses)
+    {
+        ArgumentNullException.ThrowIfNull(witnesses);
+        for (int i = 0; i < witnesses.Count; i++)
+        {
+            if (i > 0 && witnesses[i].PreStateRoot != witnesses[i - 1].PostStateRoot)
+                throw new WitnessRejectedException(WitnessRejection.ChainBroken, null, $"Batch {i} starts from {witnesses[i].PreStateRoot}, batch {i - 1} ended at {witnesses[i - 1].PostStateRoot}.");
+            if (i > 0 && witnesses[i].Parameters.ChainId != witnesses[0].Parameters.ChainId)
+                throw new WitnessRejectedException(WitnessRejection.ChainBroken, null, $"Batch {i} is for chain {witnesses[i].Parameters.ChainId}, batch 0 for {witnesses[0].Parameters.ChainId}.");
+            try
+            {
+                Check(hasher, witnesses[i]);
+            }
+            catch (WitnessRejectedException e)
+            {
+                throw new WitnessRejectedException(e.Reason, e.TransferIndex, $"batch {i}: {e.Message}");
+            }
+        }
     }
 
     /// <summary>Like <see cref="Check"/>, returning the reason instead of throwing (null = valid).</summary>

@@ -106,7 +106,7 @@ public static class WitnessSerializer
         w.WriteStartArray("siblings");
         for (int level = 0; level < RollupHasher.TreeDepth; level++)
         {
-            if (o.Path.IsEmptySibling(hasher, level))
+            if (o.Path.IsEmptySibling(level))
                 continue;
             w.WriteStartObject();
             w.WriteNumber("level", level);
@@ -257,7 +257,7 @@ public static class WitnessSerializer
             previous = level;
             siblings[level] = DigestField(entry, "node", where + ".siblings[]");
         }
-        return new AccountOpening(account, new MerklePath(siblings));
+        return new AccountOpening(account, new MerklePath(hasher, siblings));
     }
 
     private static JsonElement Object(JsonElement e, string where) =>

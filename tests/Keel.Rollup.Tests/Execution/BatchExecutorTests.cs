@@ -131,4 +131,29 @@ public class BatchExecutorTests
         Assert.Throws<RollupException>(() => executor.Execute(Params, tooMany));
         Assert.Equal(root, state.Root);
     }
+
+    [Fact]
+    public void Balance_of_2_pow_128_minus_1_moves_whole_at_zero_base_fee_and_the_witness_checks()
+    {
+        var hasher = new RollupHasher();
+        var state = new RollupGenesis([KeyValuePair.Create(A, UInt128.MaxValue)]).CreateState(hasher);
+        var parameters = Params with { BaseFeePerGas = 0 };
+        var result = new BatchExecutor(state).Execute(parameters, [TestData.Transfer(A, B, UInt128.MaxValue, 0, maxFee: 0, priority: 0)]);
+        Assert.Equal(TransferStatus.Applied, result.Receipts[0].Outcome);
+        Assert.Equal(new Account(0, 1), state.GetAccount(A));
+        Assert.Equal(new Account(UInt128.MaxValue, 0), state.GetAccount(B));
+        WitnessChecker.Check(hasher, result.Witness);
+    }
+
+    [Fact]
+    public void Overflowing_receiver_is_a_broken_invariant_not_a_silent_wrap()
+    {
+        // Only reachable by building a state with more than 2^128 - 1 wei, which genesis refuses.
+        var hasher = new RollupHasher();
+        var state = new AccountState(hasher);
+        state.SetAccount(A, new Account(10, 0));
+        state.SetAccount(B, new Account(UInt128.MaxValue, 0));
+        Assert.Throws<RollupInvariantException>(() =>
+            new BatchExecutor(state).Execute(Params with { BaseFeePerGas = 0 }, [TestData.Transfer(A, B, 1, 0, maxFee: 0, priority: 0)]));
+    }
 }

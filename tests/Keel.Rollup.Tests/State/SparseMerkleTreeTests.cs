@@ -155,4 +155,21 @@ public class SparseMerkleTreeTests
         }
     }
 
+    [Fact]
+    public void Sparse_path_storage_returns_every_sibling_as_given()
+    {
+        Prop.ForAll<int>(seed =>
+        {
+            var rng = new Random(seed);
+            var siblings = new Digest[SparseMerkleTree.Depth];
+            for (int level = 0; level < siblings.Length; level++)
+                siblings[level] = rng.Next(3) == 0 ? new Digest((ulong)rng.Next(), (ulong)level, 7, 9) : Hasher.EmptySubtree(level);
+            var path = new MerklePath(Hasher, siblings);
+            bool indexer = Enumerable.Range(0, siblings.Length).All(l => path[l] == siblings[l] && path.IsEmptySibling(l) == (siblings[l] == Hasher.EmptySubtree(l)));
+            return indexer && path.ToArray().SequenceEqual(siblings)
+                && path.NonEmptyCount == siblings.Where((d, l) => d != Hasher.EmptySubtree(l)).Count()
+                && path.With(128, new Digest(1, 1, 1, 1))[128] == new Digest(1, 1, 1, 1);
+        }).CheckWith(50);
+        Assert.Throws<ArgumentException>(() => new MerklePath(Hasher, new Digest[159]));
+    }
 }

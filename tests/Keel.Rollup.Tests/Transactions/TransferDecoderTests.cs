@@ -9,18 +9,25 @@ public class TransferDecoderTests
 {
     private static readonly Address Receiver = TestData.Dev(1);
 
-    private static UnsignedTransaction Tx(byte type = 2, ulong chainId = TestData.ChainId, ulong nonce = 3) =>
+    private static TestData.TxFields Tx(byte type = 2, ulong chainId = TestData.ChainId, ulong nonce = 3) =>
         new(type, chainId, nonce, Receiver, (UInt256)12_345UL, (UInt256)3_000_000_000UL, (UInt256)1_000_000_000UL);
 
     private static TransferError Refusal(byte[] raw, ulong chainId = TestData.ChainId) =>
         Assert.Throws<InvalidTransferException>(() => TransferDecoder.Decode(raw, chainId)).Error;
+
+    private static void RefusedAs(byte[] raw, TransferError error, string fragment)
+    {
+        var e = Assert.Throws<InvalidTransferException>(() => TransferDecoder.Decode(raw, TestData.ChainId));
+        Assert.Equal(error, e.Error);
+        Assert.Contains(fragment, e.Message, StringComparison.OrdinalIgnoreCase);
+    }
 
     [Theory]
     [InlineData(0)]
     [InlineData(2)]
     public void Signed_transfer_decodes_and_recovers_anvils_first_account(byte type)
     {
-        var raw = TransactionSigner.Sign(Tx(type), TestData.DevKey0);
+        var raw = Tx(type).Sign();
         var t = TransferDecoder.Decode(raw, TestData.ChainId);
         Assert.Equal(Address.Parse("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"), t.From);
         Assert.Equal(Receiver, t.To);
@@ -52,11 +59,11 @@ public class TransferDecoderTests
     [Fact]
     public void Contract_creation_and_contract_call_are_refused_clearly()
     {
-        var create = TransactionSigner.Sign(Tx() with { To = null }, TestData.DevKey0);
+        var create = (Tx() with { To = null }).Sign();
         Assert.Equal(TransferError.ContractCreation, Refusal(create));
-        var call = TransactionSigner.Sign(Tx() with { Data = [0xa9, 0x05, 0x9c, 0xbb] }, TestData.DevKey0);
+        var call = (Tx() with { Data = [0xa9, 0x05, 0x9c, 0xbb] }).Sign();
         Assert.Equal(TransferError.ContractCall, Refusal(call));
-        var legacyCall = TransactionSigner.Sign(Tx(0) with { Data = [1] }, TestData.DevKey0);
+        var legacyCall = (Tx(0) with { Data = [1] }).Sign();
         Assert.Equal(TransferError.ContractCall, Refusal(legacyCall));
         var ex = Assert.Throws<InvalidTransferException>(() => TransferDecoder.Decode(call, TestData.ChainId));
         Assert.Contains("value transfers", ex.Message);
@@ -65,8 +72,8 @@ public class TransferDecoderTests
     [Fact]
     public void Wrong_chain_is_refused_for_both_types()
     {
-        Assert.Equal(TransferError.WrongChainId, Refusal(TransactionSigner.Sign(Tx(0, chainId: 5), TestData.DevKey0)));
-        Assert.Equal(TransferError.WrongChainId, Refusal(TransactionSigner.Sign(Tx(2, chainId: 5), TestData.DevKey0)));
+        Assert.Equal(TransferError.WrongChainId, Refusal(Tx(0, chainId: 5).Sign()));
+        Assert.Equal(TransferError.WrongChainId, Refusal(Tx(2, chainId: 5).Sign()));
     }
 
     [Fact]
@@ -82,20 +89,20 @@ public class TransferDecoderTests
     public void Amounts_above_2_pow_128_minus_1_are_refused()
     {
         var big = (UInt256)UInt128.MaxValue + UInt256.One;
-        Assert.Equal(TransferError.ValueTooLarge, Refusal(TransactionSigner.Sign(Tx() with { Value = big }, TestData.DevKey0)));
-        Assert.Equal(TransferError.FeeTooLarge, Refusal(TransactionSigner.Sign(Tx() with { MaxFeePerGas = big }, TestData.DevKey0)));
+        Assert.Equal(TransferError.ValueTooLarge, Refusal((Tx() with { Value = big }).Sign()));
+        Assert.Equal(TransferError.FeeTooLarge, Refusal((Tx() with { MaxFee = big }).Sign()));
         // 2^128 - 1 itself is fine.
-        var max = TransferDecoder.Decode(TransactionSigner.Sign(Tx() with { Value = (UInt256)UInt128.MaxValue }, TestData.DevKey0), TestData.ChainId);
+        var max = TransferDecoder.Decode((Tx() with { Value = (UInt256)UInt128.MaxValue }).Sign(), TestData.ChainId);
         Assert.Equal(UInt128.MaxValue, max.Value);
     }
 
     [Fact]
     public void Static_limits_are_refused_with_their_reason()
     {
-        Assert.Equal(TransferError.GasLimitTooLow, Refusal(TransactionSigner.Sign(Tx() with { GasLimit = 20_999 }, TestData.DevKey0)));
-        Assert.Equal(TransferError.PriorityFeeAboveMaxFee,
-            Refusal(TransactionSigner.Sign(Tx() with { MaxPriorityFeePerGas = (UInt256)4_000_000_000UL }, TestData.DevKey0)));
-        Assert.Equal(TransferError.NonceLimit, Refusal(TransactionSigner.Sign(Tx(nonce: uint.MaxValue), TestData.DevKey0)));
+        Assert.Equal(TransferError.GasLimitTooLow, Refusal((Tx() with { GasLimit = 20_999 }).Sign()));
+        RefusedAs((Tx() with { Tip = (UInt256)4_000_000_000UL }).Sign(), TransferError.PriorityFeeAboveMaxFee, "priority fee");
+        Assert.Equal(TransferError.NonceLimit, Refusal(Tx(nonce: uint.MaxValue).Sign()));
+        Assert.Equal(TransferError.NonceLimit, Refusal(Tx(0, nonce: ulong.MaxValue).Sign())); // Core refuses it (EIP-2681) first
     }
 
     [Fact]
@@ -107,7 +114,7 @@ public class TransferDecoderTests
         Assert.Equal(TransferError.Malformed, Refusal([0x82, 0x01, 0x02]));
         Assert.Equal(TransferError.Malformed, Refusal([0x02, 0xc3, 0x01]));
         Assert.Equal(TransferError.Malformed, Refusal(new byte[TransferDecoder.MaxTransactionBytes + 1]));
-        var raw = TransactionSigner.Sign(Tx(), TestData.DevKey0);
+        var raw = Tx().Sign();
         Assert.Equal(TransferError.Malformed, Refusal(raw[..^1]));
         Assert.Equal(TransferError.Malformed, Refusal([.. raw, 0x00]));
     }
@@ -125,13 +132,13 @@ public class TransferDecoderTests
     }
 
     [Fact]
-    public void Tampered_or_high_s_signature_is_refused_or_recovers_someone_else()
+    public void Tampered_or_malleable_signatures_never_yield_the_honest_sender()
     {
-        var raw = TransactionSigner.Sign(Tx(), TestData.DevKey0);
+        var raw = Tx().Sign();
         var honest = TransferDecoder.Decode(raw, TestData.ChainId);
 
         // Flip the value: the signature no longer belongs to the sender.
-        var tampered = TransactionSigner.Sign(Tx() with { Value = (UInt256)99UL }, TestData.DevKey0);
+        var tampered = (Tx() with { Value = (UInt256)99UL }).Sign();
         var item = (RlpItem.List)RlpItem.Decode(tampered.AsSpan(1));
         var original = (RlpItem.List)RlpItem.Decode(raw.AsSpan(1));
         var mixed = new RlpItem.List([.. item.Items.Take(9), .. original.Items.Skip(9)]);
@@ -149,11 +156,23 @@ public class TransferDecoderTests
         var n = UInt256.Parse("0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141");
         var s = UInt256.FromBigEndian(((RlpItem.Bytes)original.Items[11]).Value);
         var highS = new RlpItem.List([.. original.Items.Take(9), new RlpItem.Bytes([1]), original.Items[10], new RlpItem.Bytes((n - s).ToBigEndianTrimmed())]);
-        Assert.Equal(TransferError.InvalidSignature, Refusal([2, .. highS.Encode()]));
+        RefusedAs([2, .. highS.Encode()], TransferError.InvalidSignature, "s value");
 
         var zeroR = new RlpItem.List([.. original.Items.Take(10), new RlpItem.Bytes([]), original.Items[11]]);
-        Assert.Equal(TransferError.InvalidSignature, Refusal([2, .. zeroR.Encode()]));
+        RefusedAs([2, .. zeroR.Encode()], TransferError.InvalidSignature, "r value");
         var badParity = new RlpItem.List([.. original.Items.Take(9), new RlpItem.Bytes([2]), .. original.Items.Skip(10)]);
-        Assert.Equal(TransferError.InvalidSignature, Refusal([2, .. badParity.Encode()]));
+        RefusedAs([2, .. badParity.Encode()], TransferError.InvalidSignature, "parity");
+    }
+
+    [Fact]
+    public void TransactionSigner_shorthand_matches_core_signing_and_decodes()
+    {
+        var fields = new UnsignedTransaction(2, TestData.ChainId, 4, Receiver, (UInt256)5UL, (UInt256)3_000_000_000UL, (UInt256)1UL);
+        var raw = TransactionSigner.Sign(fields, TestData.DevKey0);
+        Assert.Equal(new TestData.TxFields(2, TestData.ChainId, 4, Receiver, (UInt256)5UL, (UInt256)3_000_000_000UL, (UInt256)1UL).Sign(), raw);
+        Assert.Equal(TestData.Dev(0), TransferDecoder.Decode(raw, TestData.ChainId).From);
+        var legacy = TransactionSigner.Sign(fields with { Type = 0 }, TestData.DevKey0);
+        Assert.Equal(0, TransferDecoder.Decode(legacy, TestData.ChainId).Type);
+        Assert.Throws<ArgumentException>(() => TransactionSigner.Sign(fields with { Type = 1 }, TestData.DevKey0));
     }
 }

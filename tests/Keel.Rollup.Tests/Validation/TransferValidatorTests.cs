@@ -11,8 +11,7 @@ public class TransferValidatorTests
     private static readonly AccountState Genesis = RollupGenesis.Devnet().CreateState();
 
     private static byte[] Signed(ulong nonce, UInt128 value, byte type = 2, ulong maxFee = 3_000_000_000, ulong tip = 1_000_000_000) =>
-        TransactionSigner.Sign(new UnsignedTransaction(type, TestData.ChainId, nonce, TestData.Dev(1),
-            (UInt256)value, (UInt256)maxFee, (UInt256)tip), TestData.DevKey0);
+        new TestData.TxFields(type, TestData.ChainId, nonce, TestData.Dev(1), (UInt256)value, (UInt256)maxFee, (UInt256)tip).Sign();
 
     [Fact]
     public void Sequence_of_raw_transfers_updates_the_pending_map()
@@ -89,11 +88,36 @@ public class TransferValidatorTests
         var pending = new PendingAccounts(Genesis);
         var v = new TransferValidator(parameters);
         v.ValidateAndApply(Signed(0, 1), pending);
-        var spendTips = TransactionSigner.Sign(new UnsignedTransaction(2, TestData.ChainId, 0, TestData.Dev(2),
-            UInt256.Zero, (UInt256)1_000_000_000UL, UInt256.Zero), recipientKey);
+        var spendTips = new TestData.TxFields(2, TestData.ChainId, 0, TestData.Dev(2),
+            UInt256.Zero, (UInt256)1_000_000_000UL, UInt256.Zero).Sign(recipientKey);
         Assert.Equal(TransferError.InsufficientBalance, Assert.Throws<InvalidTransferException>(() => v.ValidateAndApply(spendTips, pending)).Error);
         v.CloseBatch(pending);
         v.ValidateAndApply(spendTips, pending); // next block: the tip (21000 gwei) covers 21000 * 1 gwei
         Assert.Equal(Account.Empty with { Nonce = 1 }, pending.GetAccount(parameters.FeeRecipient));
+    }
+
+    [Fact]
+    public void Block_batch_is_validated_all_or_nothing_with_its_commitment()
+    {
+        var pending = new PendingAccounts(Genesis);
+        var v = new TransferValidator(TestData.Parameters);
+        var hasher = Keel.Rollup.Hashing.RollupHasher.Shared;
+        ReadOnlyMemory<byte>[] good = [Signed(0, 1), Signed(1, 2, type: 0), Signed(2, 3)];
+        var batch = v.ValidateBatch(good, pending, hasher);
+        Assert.Equal(3, batch.Transfers.Count);
+        Assert.Equal(Keel.Rollup.Execution.BatchCommitment.Compute(hasher, TestData.Parameters, batch.Transfers), batch.BatchCommitment);
+        Assert.Equal(3UL, pending.GetAccount(TestData.Dev(0)).Nonce);
+        Assert.NotEqual(Account.Empty, pending.GetAccount(TestData.FeeRecipient)); // tips credited at the end
+        Assert.Equal((UInt128)0, pending.UncreditedTips);
+
+        var snapshot = pending.GetAccount(TestData.Dev(0));
+        ReadOnlyMemory<byte>[] bad = [Signed(3, 1), Signed(4, 1), Signed(9, 1), Signed(5, 1)];
+        var e = Assert.Throws<BatchValidationException>(() => v.ValidateBatch(bad, pending, hasher));
+        Assert.Equal(2, e.Index);
+        Assert.Equal(TransferError.NonceTooHigh, e.Error);
+        Assert.Equal(snapshot, pending.GetAccount(TestData.Dev(0)));
+
+        ReadOnlyMemory<byte>[] garbage = [new byte[] { 0xc0 }];
+        Assert.Equal(TransferError.Malformed, Assert.Throws<BatchValidationException>(() => v.ValidateBatch(garbage, pending, hasher)).Error);
     }
 }

@@ -174,6 +174,21 @@ public class WitnessCheckerTests
             Rejected(w with { Parameters = w.Parameters with { ChainId = 1 } }).Reason);
     }
 
+    [Fact]
+    public void Consecutive_batches_chain_and_a_gap_is_rejected()
+    {
+        var g = Keel.Rollup.Testing.RandomBatchGenerator.FromGenesis(6, 3, Hasher);
+        var executor = new BatchExecutor(g.State);
+        var first = executor.Execute(g.Parameters, g.Transfers.Take(3).ToList()).Witness;
+        var second = executor.Execute(g.Parameters, g.Transfers.Skip(3).ToList()).Witness;
+        var third = executor.Execute(g.Parameters, []).Witness;
+        WitnessChecker.CheckChain(Hasher, [first, second, third]);
+        Assert.Equal(WitnessRejection.ChainBroken,
+            Assert.Throws<WitnessRejectedException>(() => WitnessChecker.CheckChain(Hasher, [first, third])).Reason);
+        Assert.Equal(WitnessRejection.PostStateRootMismatch,
+            Assert.Throws<WitnessRejectedException>(() => WitnessChecker.CheckChain(Hasher, [first, second with { PostStateRoot = first.PreStateRoot }])).Reason);
+    }
+
     private static Digest ComputeRootAfterSender(BatchWitness w, int i)
     {
         var t = w.Transfers[i];

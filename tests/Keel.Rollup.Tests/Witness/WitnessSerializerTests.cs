@@ -33,7 +33,7 @@ public class WitnessSerializerTests
         for (int i = 0; i < w.Transfers.Count; i++)
         {
             Assert.Equal(w.Transfers[i].Transfer, back.Transfers[i].Transfer);
-            Assert.True(w.Transfers[i].Sender.Path.Siblings.SequenceEqual(back.Transfers[i].Sender.Path.Siblings));
+            Assert.True(w.Transfers[i].Sender.Path.ToArray().SequenceEqual(back.Transfers[i].Sender.Path.ToArray()));
         }
         // Indented output parses to the same witness.
         Assert.Equal(json, WitnessSerializer.ToUtf8(WitnessSerializer.Parse(WitnessSerializer.ToJson(w, indented: true))));
