@@ -59,6 +59,9 @@ public sealed class SequencerApplication : IApplication
     /// <summary>Prepared payloads remembered so the leader's own proposal is not evaluated twice.</summary>
     private const int MaxPreparedDrafts = 8;
 
+    /// <summary>Below this many transfers a block's senders are recovered on the calling thread.</summary>
+    private const int ParallelDecodeMinTxs = 64;
+
     private readonly NamespaceSet _namespaces;
     private readonly IBlockStore _store;
     private readonly ICommitSink? _sink;
@@ -514,30 +517,50 @@ public sealed class SequencerApplication : IApplication
         var validator = _validators[index]!;
         var pool = (TransferMempool)_mempools[index];
         var pending = new PendingAccounts(new ChainReader(_committed[index]!, parent, index));
-        var transfers = new Transfer[section.Transactions.Count];
-        var hashes = new Hash32[transfers.Length];
-        var touched = new HashSet<Address> { config.FeeRecipient };
-        for (var t = 0; t < transfers.Length; t++)
+        var count = section.Transactions.Count;
+        var transfers = new Transfer[count];
+        var hashes = new Hash32[count];
+        var failures = new InvalidTransferException?[count];
+        // Sender recovery is most of the cost when gossip did not bring the transactions first, and it
+        // is independent per transaction: spread it over the cores, then validate in order.
+        void Decode(int t)
         {
             var raw = section.Transactions[t].Span;
-            var hash = Keccak256.HashToHash32(raw);
-            hashes[t] = hash;
-            Transfer tx;
-            if (pool.TryGet(hash, out var pooled))
+            hashes[t] = Keccak256.HashToHash32(raw);
+            if (pool.TryGet(hashes[t], out var pooled))
             {
-                tx = pooled.Transfer; // decoded (signature recovered) on admission
+                transfers[t] = pooled.Transfer; // decoded (signature recovered) on admission
+                return;
             }
-            else
+            try
             {
-                try
-                {
-                    tx = TransferDecoder.Decode(raw, config.ChainId);
-                }
-                catch (InvalidTransferException e)
-                {
-                    throw new InvalidPayloadException(PayloadError.InvalidTransaction, $"namespace {config.ChainId} transaction {t} ({hash}): {e.Error}: {e.Message}");
-                }
+                transfers[t] = TransferDecoder.Decode(raw, config.ChainId);
             }
+            catch (InvalidTransferException e)
+            {
+                failures[t] = e;
+            }
+        }
+        if (count >= ParallelDecodeMinTxs)
+        {
+            Parallel.For(0, count, Decode);
+        }
+        else
+        {
+            for (var t = 0; t < count; t++)
+            {
+                Decode(t);
+            }
+        }
+        var touched = new HashSet<Address> { config.FeeRecipient };
+        for (var t = 0; t < count; t++)
+        {
+            var hash = hashes[t];
+            if (failures[t] is { } failure)
+            {
+                throw new InvalidPayloadException(PayloadError.InvalidTransaction, $"namespace {config.ChainId} transaction {t} ({hash}): {failure.Error}: {failure.Message}");
+            }
+            var tx = transfers[t];
             try
             {
                 validator.ValidateAndApply(tx, pending);
@@ -550,7 +573,6 @@ public sealed class SequencerApplication : IApplication
             {
                 // Certified: the executor skips it with a failed receipt; so does the pending state.
             }
-            transfers[t] = tx;
             touched.Add(tx.From);
             touched.Add(tx.To);
         }

@@ -202,6 +202,25 @@ public class SequencerApplicationTests
         Assert.Equal(1, h.App.RejectedProposals);
     }
 
+    [Fact]
+    public void Large_blocks_are_recovered_in_parallel_with_the_same_verdicts()
+    {
+        var leader = new AppHarness();
+        var raws = Enumerable.Range(0, DevKeys.Count).SelectMany(k => Enumerable.Range(0, 10).Select(n => leader.A.Transfer(k, (ulong)n))).ToList();
+        raws.ForEach(r => leader.App.Submit(A, r));
+        var block = leader.Propose(leader.Genesis);
+        Assert.Equal(100u, HeaderOracle.Table(leader.Namespaces, block.Payload.ToArray()).Entries[0].TxCount);
+        Assert.True(new AppHarness().App.ProcessProposal(block));
+
+        var bad = raws.ToList();
+        bad[77] = Corrupt(bad[77]);
+        var payload = HeaderOracle.Payload(leader.Namespaces, new Dictionary<ulong, byte[][]> { [A] = [.. bad] });
+        var cold = new AppHarness();
+        Assert.False(cold.App.ProcessProposal(AppHarness.MakeBlock(cold.Genesis, block.AppHeader, payload)));
+        Assert.Equal(PayloadError.InvalidTransaction, cold.App.LastRejection!.Error);
+        Assert.Contains("transaction 77", cold.App.LastRejection.Message);
+    }
+
     private static byte[] Corrupt(byte[] raw)
     {
         var copy = (byte[])raw.Clone();
