@@ -1,3 +1,4 @@
+using Keel.Consensus.Codec;
 using Keel.Consensus.Crypto;
 using Keel.Consensus.Engine;
 using Keel.Consensus.Model;
@@ -30,6 +31,9 @@ public sealed record SimulationOptions
     public int LivenessRoundBound { get; init; } = 0;
 
     internal SafetyRuleBreak BrokenRule { get; init; } = SafetyRuleBreak.None;
+
+    /// <summary>Every 4th seed sends each message through the wire codec (encode, then decode per recipient).</summary>
+    internal bool UsesWireCodec => Seed % 4 == 0;
 
     internal int EffectiveLivenessBound => LivenessRoundBound > 0 ? LivenessRoundBound : 2 * Validators + 10;
 }
@@ -265,6 +269,21 @@ public sealed class ClusterSimulator
         if (from == to || _plan.IsBlocked(from, to, _now))
         {
             return;
+        }
+        if (_options.UsesWireCodec)
+        {
+            try
+            {
+                message = ConsensusCodec.Decode(ConsensusCodec.Encode(message));
+            }
+            catch (InvalidConsensusMessageException e)
+            {
+                if (_plan.IsHonest(from))
+                {
+                    _checker.Violation($"instance {from} sent a message the codec refuses: {e.Message}");
+                }
+                return;
+            }
         }
         var faulty = _now < _plan.HealAtMs;
         if (faulty && _plan.LossRate > 0 && _random.Chance(_plan.LossRate))

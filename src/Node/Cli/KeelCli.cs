@@ -20,6 +20,8 @@ public static class KeelCli
         ProverCommands.AddTo(root);
         root.Subcommands.Add(RollupCommands.Create());
         NodeCommands.AddTo(root);
+        ProverCommands.AddTo(root);
+        root.Subcommands.Add(RollupCommands.Create());
         return root;
     }
 }

@@ -26,7 +26,6 @@ internal sealed class NamespaceBlock
 /// <summary>What evaluating a payload against a parent produced, before the block hash is known.</summary>
 internal sealed class BlockBody
 {
-    public required PendingBlock? Parent { get; init; }
     public required Hash32 ParentHash { get; init; }
     public required long Height { get; init; }
     public required AccumulatorFrontier ParentAccumulator { get; init; }
@@ -39,7 +38,7 @@ internal sealed class BlockBody
 /// An evaluated, not yet committed block: its effects as deltas over its parent, so the pending
 /// state of any uncommitted block is its own deltas, then its ancestors', then the committed map.
 /// </summary>
-internal sealed class PendingBlock(Hash32 hash, BlockBody body)
+internal sealed class PendingBlock(Hash32 hash, BlockBody body, PendingBlock? parent, bool checkedStrictly)
 {
     public Hash32 Hash { get; } = hash;
     public BlockBody Body { get; } = body;
@@ -47,7 +46,13 @@ internal sealed class PendingBlock(Hash32 hash, BlockBody body)
     public Hash32 ParentHash => Body.ParentHash;
 
     /// <summary>Null once the parent is the committed tip (the link is cut on commit).</summary>
-    public PendingBlock? Parent { get; set; } = body.Parent;
+    public PendingBlock? Parent { get; set; } = parent;
+
+    /// <summary>
+    /// Whether this node checked it as a validator does. Blocks rebuilt from consensus's store were
+    /// applied as certified blocks are (invalid transfers skipped) and are never voted for on that basis.
+    /// </summary>
+    public bool CheckedStrictly { get; } = checkedStrictly;
 
     public AccumulatorFrontier AccumulatorAfter { get; } = body.ParentAccumulator.Append(hash);
 }

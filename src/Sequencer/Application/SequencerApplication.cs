@@ -59,6 +59,9 @@ public sealed class SequencerApplication : IApplication
     /// <summary>Prepared payloads remembered so the leader's own proposal is not evaluated twice.</summary>
     private const int MaxPreparedDrafts = 8;
 
+    /// <summary>Below this many transfers a block's senders are recovered on the calling thread.</summary>
+    private const int ParallelDecodeMinTxs = 64;
+
     private readonly NamespaceSet _namespaces;
     private readonly IBlockStore _store;
     private readonly ICommitSink? _sink;
@@ -221,7 +224,7 @@ public sealed class SequencerApplication : IApplication
             {
                 throw new InvalidPayloadException(PayloadError.UnknownParent, $"block at height {block.Height} is at or below the committed height {CommittedHeight}");
             }
-            if (_pending.ContainsKey(block.Hash))
+            if (_pending.TryGetValue(block.Hash, out var seen) && seen.CheckedStrictly)
             {
                 return true;
             }
@@ -231,7 +234,7 @@ public sealed class SequencerApplication : IApplication
             }
             var parent = ResolveParent(block.ParentHash, block.Height - 1);
             var body = TakePrepared(block) ?? Evaluate(block, parent, strict: true);
-            _pending[block.Hash] = new PendingBlock(block.Hash, body);
+            _pending[block.Hash] = new PendingBlock(block.Hash, body, parent, checkedStrictly: true);
             return true;
         }
         catch (InvalidPayloadException e)
@@ -270,7 +273,7 @@ public sealed class SequencerApplication : IApplication
         }
         if (!_pending.TryGetValue(block.Hash, out var pending) || pending.Parent is not null)
         {
-            pending = new PendingBlock(block.Hash, EvaluateCertified(block));
+            pending = new PendingBlock(block.Hash, EvaluateCertified(block), null, checkedStrictly: false);
         }
         _store.PutCommitted(new StoredBlock(block, certificate, pending.Body.Table.Entries));
         var dropped = ApplyCommitted(pending);
@@ -300,6 +303,10 @@ public sealed class SequencerApplication : IApplication
     /// <summary>A committed namespace payload with its table entry and the proof against the header's table root.</summary>
     public NamespacePayloadProof? GetNamespacePayload(long height, ulong namespaceId) =>
         _store.GetByHeight(height) is { } stored ? PayloadProofs.Build(stored, _namespaces, namespaceId) : null;
+
+    /// <summary>As <see cref="GetNamespacePayload(long, ulong)"/>, by block hash.</summary>
+    public NamespacePayloadProof? GetNamespacePayload(Hash32 blockHash, ulong namespaceId) =>
+        _store.GetByHash(blockHash) is { } stored ? PayloadProofs.Build(stored, _namespaces, namespaceId) : null;
 
     // ------------------------------------------------------------------ building
 
@@ -437,7 +444,7 @@ public sealed class SequencerApplication : IApplication
         PendingBlock? parent = cursor == CommittedHash ? null : _pending[cursor];
         while (missing.TryPop(out var block))
         {
-            var rebuilt = new PendingBlock(block.Hash, Evaluate(block, parent, strict: false));
+            var rebuilt = new PendingBlock(block.Hash, Evaluate(block, parent, strict: false), parent, checkedStrictly: false);
             _pending[block.Hash] = rebuilt;
             parent = rebuilt;
         }
@@ -495,7 +502,6 @@ public sealed class SequencerApplication : IApplication
         }
         return new BlockBody
         {
-            Parent = parent,
             ParentHash = parentHash,
             Height = height,
             ParentAccumulator = parentAccumulator,
@@ -511,30 +517,50 @@ public sealed class SequencerApplication : IApplication
         var validator = _validators[index]!;
         var pool = (TransferMempool)_mempools[index];
         var pending = new PendingAccounts(new ChainReader(_committed[index]!, parent, index));
-        var transfers = new Transfer[section.Transactions.Count];
-        var hashes = new Hash32[transfers.Length];
-        var touched = new HashSet<Address> { config.FeeRecipient };
-        for (var t = 0; t < transfers.Length; t++)
+        var count = section.Transactions.Count;
+        var transfers = new Transfer[count];
+        var hashes = new Hash32[count];
+        var failures = new InvalidTransferException?[count];
+        // Sender recovery is most of the cost when gossip did not bring the transactions first, and it
+        // is independent per transaction: spread it over the cores, then validate in order.
+        void Decode(int t)
         {
             var raw = section.Transactions[t].Span;
-            var hash = Keccak256.HashToHash32(raw);
-            hashes[t] = hash;
-            Transfer tx;
-            if (pool.TryGet(hash, out var pooled))
+            hashes[t] = Keccak256.HashToHash32(raw);
+            if (pool.TryGet(hashes[t], out var pooled))
             {
-                tx = pooled.Transfer; // decoded (signature recovered) on admission
+                transfers[t] = pooled.Transfer; // decoded (signature recovered) on admission
+                return;
             }
-            else
+            try
             {
-                try
-                {
-                    tx = TransferDecoder.Decode(raw, config.ChainId);
-                }
-                catch (InvalidTransferException e)
-                {
-                    throw new InvalidPayloadException(PayloadError.InvalidTransaction, $"namespace {config.ChainId} transaction {t} ({hash}): {e.Error}: {e.Message}");
-                }
+                transfers[t] = TransferDecoder.Decode(raw, config.ChainId);
             }
+            catch (InvalidTransferException e)
+            {
+                failures[t] = e;
+            }
+        }
+        if (count >= ParallelDecodeMinTxs)
+        {
+            Parallel.For(0, count, Decode);
+        }
+        else
+        {
+            for (var t = 0; t < count; t++)
+            {
+                Decode(t);
+            }
+        }
+        var touched = new HashSet<Address> { config.FeeRecipient };
+        for (var t = 0; t < count; t++)
+        {
+            var hash = hashes[t];
+            if (failures[t] is { } failure)
+            {
+                throw new InvalidPayloadException(PayloadError.InvalidTransaction, $"namespace {config.ChainId} transaction {t} ({hash}): {failure.Error}: {failure.Message}");
+            }
+            var tx = transfers[t];
             try
             {
                 validator.ValidateAndApply(tx, pending);
@@ -547,7 +573,6 @@ public sealed class SequencerApplication : IApplication
             {
                 // Certified: the executor skips it with a failed receipt; so does the pending state.
             }
-            transfers[t] = tx;
             touched.Add(tx.From);
             touched.Add(tx.To);
         }
@@ -668,7 +693,7 @@ public sealed class SequencerApplication : IApplication
             {
                 throw new SequencerInvariantException($"stored block at height {height} does not extend the block at height {height - 1}");
             }
-            var pending = new PendingBlock(block.Hash, EvaluateCertified(block));
+            var pending = new PendingBlock(block.Hash, EvaluateCertified(block), null, checkedStrictly: false);
             lock (_accumulatorLock)
             {
                 _accumulator.Append(block.Hash);

@@ -32,6 +32,25 @@ public readonly record struct NamespaceEntry(ulong NamespaceId, uint TxCount, Ha
 
     public Hash32 LeafHash => Keccak256.HashToHash32(Encode());
 
+    /// <summary>Reads the 128-byte encoding back (for stores that keep tables).</summary>
+    /// <exception cref="InvalidPayloadException">wrong length or a non-canonical word</exception>
+    public static NamespaceEntry Decode(ReadOnlySpan<byte> encoded)
+    {
+        if (encoded.Length != EncodedBytes)
+        {
+            throw new InvalidPayloadException(PayloadError.Malformed, $"a namespace entry is {EncodedBytes} bytes, got {encoded.Length}");
+        }
+        if (encoded[..24].IndexOfAnyExcept((byte)0) >= 0 || encoded[32..60].IndexOfAnyExcept((byte)0) >= 0)
+        {
+            throw new InvalidPayloadException(PayloadError.Malformed, "namespace entry id or count word is not canonical");
+        }
+        return new NamespaceEntry(
+            BinaryPrimitives.ReadUInt64BigEndian(encoded[24..32]),
+            BinaryPrimitives.ReadUInt32BigEndian(encoded[60..64]),
+            Hash32.FromBytes(encoded[64..96]),
+            Hash32.FromBytes(encoded[96..128]));
+    }
+
     /// <summary>
     /// A Poseidon2 digest (four Goldilocks elements) as a bytes32: element 0 first, each element a
     /// big-endian uint64. A contract reads element i as uint64(uint256(word) &gt;&gt; (192 - 64 i)).

@@ -13,6 +13,18 @@ public enum ValidationProfile
     Opaque,
 }
 
+/// <summary>Devnet defaults of <see cref="NamespaceConfig"/> (each within <see cref="SequencerLimits"/>).</summary>
+public static class NamespaceDefaults
+{
+    public const int MaxTxsPerBlock = 10_000;
+    public const int MaxBlockBytes = 1024 * 1024;
+    public const int OpaqueMaxBlockBytes = 2 * 1024 * 1024;
+    public const int MempoolMaxTxs = 50_000;
+    public const long MempoolMaxBytes = 64L * 1024 * 1024;
+    public const int MempoolMaxTxsPerSender = 64;
+    public const int MempoolMaxNonceGap = 64;
+}
+
 /// <summary>
 /// One namespace (one rollup), identified by its chain id. The defaults are devnet settings; every
 /// limit must stay within <see cref="SequencerLimits"/>, which <see cref="Validate"/> checks.
@@ -34,20 +46,20 @@ public sealed record NamespaceConfig
     public int MaxTxBytes { get; init; } = SequencerLimits.MaxTransferTxBytes;
 
     /// <summary>Transactions of this namespace in one block.</summary>
-    public int MaxTxsPerBlock { get; init; } = 10_000;
+    public int MaxTxsPerBlock { get; init; } = NamespaceDefaults.MaxTxsPerBlock;
 
     /// <summary>Raw transaction bytes of this namespace in one block (framing not counted).</summary>
-    public int MaxBlockBytes { get; init; } = 1024 * 1024;
+    public int MaxBlockBytes { get; init; } = NamespaceDefaults.MaxBlockBytes;
 
-    public int MempoolMaxTxs { get; init; } = 50_000;
+    public int MempoolMaxTxs { get; init; } = NamespaceDefaults.MempoolMaxTxs;
 
-    public long MempoolMaxBytes { get; init; } = 64L * 1024 * 1024;
+    public long MempoolMaxBytes { get; init; } = NamespaceDefaults.MempoolMaxBytes;
 
     /// <summary>Transactions one sender may have queued (transfer profile).</summary>
-    public int MempoolMaxTxsPerSender { get; init; } = 64;
+    public int MempoolMaxTxsPerSender { get; init; } = NamespaceDefaults.MempoolMaxTxsPerSender;
 
     /// <summary>How far beyond the committed nonce a queued nonce may be (transfer profile).</summary>
-    public int MempoolMaxNonceGap { get; init; } = 64;
+    public int MempoolMaxNonceGap { get; init; } = NamespaceDefaults.MempoolMaxNonceGap;
 
     /// <summary>The rollup's parameters for this namespace (transfer profile).</summary>
     public RollupParameters RollupParameters => new(ChainId, BaseFeePerGas, FeeRecipient);
@@ -61,7 +73,7 @@ public sealed record NamespaceConfig
         ChainId = chainId,
         Profile = ValidationProfile.Opaque,
         MaxTxBytes = SequencerLimits.MaxOpaqueTxBytes,
-        MaxBlockBytes = 2 * 1024 * 1024,
+        MaxBlockBytes = NamespaceDefaults.OpaqueMaxBlockBytes,
     };
 
     /// <exception cref="SequencerConfigException">a limit is out of range</exception>

@@ -11,10 +11,14 @@ namespace Keel.Consensus.Tests.Simulation;
 public abstract class SimulationCiTests(ITestOutputHelper output, FaultProfile profile)
 {
     /// <summary>
-    /// Sized so the whole set takes about two to three minutes on a 2-core CI machine (measured in
-    /// docs/consensus.md); longer runs belong to `keel sim consensus`.
+    /// Sized so the whole set takes a few minutes on an otherwise idle 2-core CI machine (the
+    /// measurement is in docs/consensus.md); longer runs belong to `keel sim consensus`.
+    /// KEEL_SIM_SEEDS_PER_CASE overrides it (for a quick local run, or a longer one).
     /// </summary>
-    public const int SeedsPerCase = 400;
+    public const int DefaultSeedsPerCase = 3000;
+
+    public static int SeedsPerCase =>
+        int.TryParse(Environment.GetEnvironmentVariable("KEEL_SIM_SEEDS_PER_CASE"), out var n) && n > 0 ? n : DefaultSeedsPerCase;
 
     [Theory]
     [InlineData(4)]

@@ -53,7 +53,7 @@ public class BlockPayloadCodecTests
                         return false;
                     }
                 }
-                if (decoded[i].PayloadHash != Availability.NamespacePayloadProof.PayloadHashOf(sections[i]))
+                if (decoded[i].PayloadHash != Keel.Sequencer.Availability.NamespacePayloadProof.PayloadHashOf(sections[i]))
                 {
                     return false;
                 }

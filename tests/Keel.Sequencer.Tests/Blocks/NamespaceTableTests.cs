@@ -24,6 +24,10 @@ public class NamespaceTableTests
         Assert.Equal(new string('1', 64), Convert.ToHexString(encoded, 64, 32).ToLowerInvariant());
         Assert.Equal(new string('2', 64), Convert.ToHexString(encoded, 96, 32).ToLowerInvariant());
         Assert.Equal(Keccak256.HashToHash32(encoded), entry.LeafHash);
+        Assert.Equal(entry, NamespaceEntry.Decode(encoded));
+        encoded[0] = 1;
+        Assert.Equal(PayloadError.Malformed, Assert.Throws<InvalidPayloadException>(() => NamespaceEntry.Decode(encoded)).Error);
+        Assert.Throws<InvalidPayloadException>(() => NamespaceEntry.Decode(encoded.AsSpan(1)));
     }
 
     [Fact]

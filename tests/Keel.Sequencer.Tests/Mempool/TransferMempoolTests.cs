@@ -1,3 +1,5 @@
+using FsCheck;
+using FsCheck.Fluent;
 using Keel.Core;
 using Keel.Core.Crypto;
 using Keel.Rollup.Genesis;
@@ -216,5 +218,79 @@ public class TransferMempoolTests
         Assert.Equal(raws.Count, pool.Count);
         Assert.Equal(raws.Sum(r => (long)r.Length), pool.Bytes);
         Assert.All(Enumerable.Range(0, DevKeys.Count), k => Assert.Equal(5UL, pool.PendingNonce(DevKeys.Address(k))));
+    }
+}
+
+public class TransferMempoolPropertyTests
+{
+    [Fact]
+    public void Random_submissions_match_a_simple_model()
+    {
+        var op = from sender in Gen.Choose(0, 2)
+                 from nonce in Gen.Choose(0, 5)
+                 from fee in Gen.Choose(1, 8)
+                 from tip in Gen.Choose(0, fee)
+                 select (sender, nonce, fee, tip);
+        Prop.ForAll(Gen.ListOf(op).Select(l => l.Take(25).ToList()).ToArbitrary(), ops =>
+        {
+            var accounts = new CommittedAccounts(RollupGenesis.Devnet().Allocations.Select(a => KeyValuePair.Create(a.Key, new Account(a.Value, 0))));
+            var pool = new TransferMempool(NamespaceConfig.Transfer(901, AppHarness.FeeRecipient), accounts);
+            var tx = new TxFactory(901);
+            var model = new Dictionary<(int, int), (int Fee, int Tip)>();
+            foreach (var (sender, nonce, fee, tip) in ops)
+            {
+                var raw = tx.WithFees(sender, (ulong)nonce, (UInt128)fee * TxFactory.Gwei, (UInt128)tip * TxFactory.Gwei);
+                MempoolError? expected = null;
+                if (model.TryGetValue((sender, nonce), out var old))
+                {
+                    if (old == (fee, tip))
+                    {
+                        expected = MempoolError.AlreadyKnown;
+                    }
+                    else if (fee * 100 < old.Fee * 110 || tip * 100 < old.Tip * 110)
+                    {
+                        expected = MempoolError.ReplacementUnderpriced;
+                    }
+                }
+                try
+                {
+                    pool.Submit(raw);
+                    if (expected is not null)
+                    {
+                        return false;
+                    }
+                    model[(sender, nonce)] = (fee, tip);
+                }
+                catch (MempoolRejectedException e)
+                {
+                    if (e.Error != expected)
+                    {
+                        return false;
+                    }
+                }
+            }
+            if (pool.Count != model.Count || pool.SnapshotQueues().Sum(q => q.Count) != model.Count)
+            {
+                return false;
+            }
+            for (var s = 0; s < 3; s++)
+            {
+                var next = 0;
+                while (model.ContainsKey((s, next)))
+                {
+                    next++;
+                }
+                if (pool.PendingNonce(DevKeys.Address(s)) != (ulong)next)
+                {
+                    return false;
+                }
+                var queue = pool.SnapshotQueues().FirstOrDefault(q => q[0].Transfer.From == DevKeys.Address(s)) ?? [];
+                if (!queue.Select(e => e.Transfer.Nonce).SequenceEqual(queue.Select(e => e.Transfer.Nonce).Order()))
+                {
+                    return false;
+                }
+            }
+            return pool.HasReady == Enumerable.Range(0, 3).Any(s => model.ContainsKey((s, 0)));
+        }).QuickCheckThrowOnFailure();
     }
 }
