@@ -26,8 +26,6 @@ internal static class BenchCommands
         bench.Subcommands.Add(FinalityBench.Create());
         bench.Subcommands.Add(P2pBench.Create());
         bench.Subcommands.Add(SequencerBench.Create());
-        bench.Subcommands.Add(ConsensusBench.Create());
-        bench.Subcommands.Add(RollupBench.Create());
         return bench;
     }
 

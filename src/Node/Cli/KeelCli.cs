@@ -20,8 +20,6 @@ public static class KeelCli
         ProverCommands.AddTo(root);
         root.Subcommands.Add(RollupCommands.Create());
         NodeCommands.AddTo(root);
-        ProverCommands.AddTo(root);
-        root.Subcommands.Add(RollupCommands.Create());
         return root;
     }
 }
