@@ -98,7 +98,8 @@ public sealed class KvBlockStore : IBlockStore
         return value;
     }
 
-    private static byte[] Encode(StoredBlock stored)
+    /// <summary>The record form of a stored block (also what validators serve to full nodes).</summary>
+    internal static byte[] Encode(StoredBlock stored)
     {
         var certified = ConsensusCodec.Encode(new BlockResponseMessage([new CertifiedBlock(stored.Block, stored.Certificate)]));
         var output = new byte[4 + certified.Length + 2 + stored.Table.Count * NamespaceEntry.EncodedBytes];
@@ -115,7 +116,8 @@ public sealed class KvBlockStore : IBlockStore
         return output;
     }
 
-    private static StoredBlock Decode(byte[] bytes)
+    /// <exception cref="ConsensusStoreException">not a well-formed record</exception>
+    internal static StoredBlock Decode(byte[] bytes)
     {
         try
         {

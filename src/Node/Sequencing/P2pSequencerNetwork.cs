@@ -28,6 +28,15 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
 {
     public const string ConsensusMethod = "consensus";
 
+    /// <summary>Committed blocks by height, served to full nodes (and anyone catching up from the block store).</summary>
+    public const string BlocksMethod = "blocks";
+
+    /// <summary>Blocks in one answer to <see cref="BlocksMethod"/>.</summary>
+    public const int MaxBlocksPerFetch = 64;
+
+    /// <summary>Bytes of one answer to <see cref="BlocksMethod"/> (a block that alone is larger is still sent).</summary>
+    public const int MaxBlocksResponseBytes = 8 * 1024 * 1024;
+
     /// <summary>Direct sends in flight at once; beyond it a send is dropped (the protocol tolerates loss).</summary>
     public const int MaxInFlightSends = 512;
 
@@ -46,7 +55,7 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
     private readonly Libp2pHost _host;
     private readonly GossipsubRouter _router;
     private readonly RequestResponse _requests;
-    private readonly ConsensusDriver _driver;
+    private readonly ConsensusDriver? _driver;
     private readonly ILogger _logger;
     private readonly string _consensusTopic;
     private readonly Dictionary<PeerId, int> _indexByPeer;
@@ -59,7 +68,7 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
     private long _droppedSends;
     private long _rejectedMessages;
 
-    public P2pSequencerNetwork(Libp2pHost host, string network, IReadOnlyList<PeerId?> validatorPeers, int selfIndex, ConsensusDriver driver, ILogger logger)
+    public P2pSequencerNetwork(Libp2pHost host, string network, IReadOnlyList<PeerId?> validatorPeers, int selfIndex, ConsensusDriver? driver, ILogger logger)
     {
         _host = host;
         _driver = driver;
@@ -81,7 +90,7 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
             MaxRpcBytes = ConsensusLimits.MaxMessageBytes + 1024 * 1024,
             HeartbeatIntervalMs = 700,
         });
-        _requests = new RequestResponse(host, maxRequestBytes: ConsensusLimits.MaxMessageBytes, maxResponseBytes: 1024, timeoutMs: SendTimeoutMs);
+        _requests = new RequestResponse(host, maxRequestBytes: ConsensusLimits.MaxMessageBytes, maxResponseBytes: MaxBlocksResponseBytes + ConsensusLimits.MaxMessageBytes, timeoutMs: SendTimeoutMs);
         _router.MessageReceived += OnGossip;
         _requests.Register(ConsensusMethod, OnRequest);
         Network = network;
@@ -125,7 +134,7 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
     {
         if (validatorIndex == _selfIndex)
         {
-            _driver.Post(ConsensusEvent.FromMessage(validatorIndex, message));
+            _driver?.Post(ConsensusEvent.FromMessage(validatorIndex, message));
             return;
         }
         if ((uint)validatorIndex >= (uint)_peerByIndex.Length || _peerByIndex[validatorIndex] is not { } peer)
@@ -181,6 +190,78 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
         }
     }
 
+    /// <summary>Serves committed blocks from <paramref name="store"/> to peers that ask (validators and full nodes alike).</summary>
+    public void ServeBlocks(Keel.Sequencer.Availability.IBlockStore store)
+    {
+        _requests.Register(BlocksMethod, (from, payload, ct) =>
+        {
+            if (payload.Length != 12)
+            {
+                throw new ArgumentException("a blocks request is 8 bytes of height and 4 of count");
+            }
+            var from64 = BinaryPrimitives.ReadInt64BigEndian(payload.Span);
+            var count = Math.Clamp(BinaryPrimitives.ReadInt32BigEndian(payload.Span[8..]), 0, MaxBlocksPerFetch);
+            var parts = new List<byte[]>();
+            var total = 2;
+            for (var h = Math.Max(1, from64); h < from64 + count && store.GetByHeight(h) is { } stored; h++)
+            {
+                var record = KvBlockStore.Encode(stored);
+                if (parts.Count > 0 && total + 4 + record.Length > MaxBlocksResponseBytes)
+                {
+                    break;
+                }
+                parts.Add(record);
+                total += 4 + record.Length;
+            }
+            var output = new byte[total];
+            BinaryPrimitives.WriteUInt16BigEndian(output, (ushort)parts.Count);
+            var offset = 2;
+            foreach (var part in parts)
+            {
+                BinaryPrimitives.WriteInt32BigEndian(output.AsSpan(offset), part.Length);
+                part.CopyTo(output.AsSpan(offset + 4));
+                offset += 4 + part.Length;
+            }
+            return ValueTask.FromResult(output);
+        });
+    }
+
+    /// <summary>Asks <paramref name="peer"/> for committed blocks from <paramref name="fromHeight"/> on (at most <see cref="MaxBlocksPerFetch"/>).</summary>
+    /// <exception cref="Keel.Consensus.ConsensusStoreException">the answer is malformed</exception>
+    public async Task<IReadOnlyList<Keel.Sequencer.Availability.StoredBlock>> FetchBlocksAsync(PeerId peer, long fromHeight, CancellationToken ct)
+    {
+        var request = new byte[12];
+        BinaryPrimitives.WriteInt64BigEndian(request, fromHeight);
+        BinaryPrimitives.WriteInt32BigEndian(request.AsSpan(8), MaxBlocksPerFetch);
+        var answer = await _requests.RequestAsync(peer, BlocksMethod, request, ct, SendTimeoutMs).ConfigureAwait(false);
+        if (answer.Length < 2)
+        {
+            throw new ConsensusStoreException("blocks answer is truncated");
+        }
+        int count = BinaryPrimitives.ReadUInt16BigEndian(answer);
+        if (count > MaxBlocksPerFetch)
+        {
+            throw new ConsensusStoreException($"blocks answer has {count} blocks, more than {MaxBlocksPerFetch}");
+        }
+        var blocks = new List<Keel.Sequencer.Availability.StoredBlock>(count);
+        var offset = 2;
+        for (var i = 0; i < count; i++)
+        {
+            if (offset + 4 > answer.Length)
+            {
+                throw new ConsensusStoreException("blocks answer is truncated");
+            }
+            var length = BinaryPrimitives.ReadInt32BigEndian(answer.AsSpan(offset));
+            if (length <= 0 || offset + 4 + length > answer.Length)
+            {
+                throw new ConsensusStoreException("blocks answer has a bad length");
+            }
+            blocks.Add(KvBlockStore.Decode(answer.AsSpan(offset + 4, length).ToArray()));
+            offset += 4 + length;
+        }
+        return blocks;
+    }
+
     // ------------------------------------------------------------------ inbound
 
     private ValueTask<byte[]> OnRequest(PeerId from, ReadOnlyMemory<byte> payload, CancellationToken ct)
@@ -211,6 +292,10 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
         {
             Interlocked.Increment(ref _rejectedMessages);
             return;
+        }
+        if (_driver is null)
+        {
+            return; // a full node follows committed blocks, not consensus messages
         }
         try
         {

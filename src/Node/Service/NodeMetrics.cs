@@ -44,16 +44,13 @@ public static class NodeMetrics
     public static void Unregister(SequencerNode node) => Nodes.TryRemove(node, out _);
 
     private static IEnumerable<Measurement<long>> Each(Func<SequencerNode, long> read) =>
-        Nodes.Keys.Where(n => n.ValidatorIndex >= 0).Select(n => new Measurement<long>(read(n), new KeyValuePair<string, object?>("validator", n.ValidatorIndex)));
+        Nodes.Keys.Select(n => new Measurement<long>(read(n), new KeyValuePair<string, object?>("validator", n.ValidatorIndex)));
 
     private static IEnumerable<Measurement<long>> MempoolSizes()
     {
         foreach (var node in Nodes.Keys)
         {
-            if (node.ValidatorIndex < 0 || node.Consensus is null)
-            {
-                continue;
-            }
+
             foreach (var pool in node.Application.Mempools)
             {
                 yield return new Measurement<long>(pool.Count,

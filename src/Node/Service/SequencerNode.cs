@@ -54,6 +54,15 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     private Libp2pHost? _host;
     private P2pSequencerNetwork? _network;
     private StreamWriter? _voteLog;
+    private StaticMembership? _membership;
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _follower;
+
+    /// <summary>How often a full node asks a validator for new committed blocks when it has nothing new.</summary>
+    public const int FollowPollMs = 100;
+
+    /// <summary>Fetched, verified blocks a full node holds while waiting for the 2-chain evidence that commits them.</summary>
+    public const int MaxFollowerPendingBlocks = 4 * P2pSequencerNetwork.MaxBlocksPerFetch;
     private long _commits;
     private long _roundsEntered;
     private long _timeoutsSent;
@@ -74,6 +83,9 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     public NamespaceSet Namespaces { get; }
 
     public int ValidatorIndex { get; private set; } = -1;
+
+    /// <summary>False for a full node: it follows committed blocks from validators and serves RPC.</summary>
+    public bool IsValidator => ValidatorIndex >= 0;
 
     public Address Address { get; private set; }
 
@@ -111,11 +123,8 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
         Address = key.Address;
         var membership = new StaticMembership([.. _config.Validators.Select(v => (v.Address, v.Stake))]);
         ValidatorIndex = membership.IndexOf(Address);
-        if (ValidatorIndex < 0)
-        {
-            throw new NodeConfigException($"{Address} is not in the validator set; full (non-validator) nodes are not supported yet");
-        }
-        if (_config.Validators[ValidatorIndex].PeerId != nodeKey.PeerId)
+        _membership = membership;
+        if (ValidatorIndex >= 0 && _config.Validators[ValidatorIndex].PeerId != nodeKey.PeerId)
         {
             throw new NodeConfigException($"the validator set lists peer id {_config.Validators[ValidatorIndex].PeerId} for {Address}, but the key file's node key is {nodeKey.PeerId}");
         }
@@ -140,7 +149,7 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
         });
         _voteLog = new StreamWriter(new FileStream(Path.Combine(_config.DataDir, VoteLogFile), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
 
-        _driver = new ConsensusDriver(_loggers.CreateLogger("Keel.Consensus"));
+        _driver = IsValidator ? new ConsensusDriver(_loggers.CreateLogger("Keel.Consensus")) : null;
         var listen = Multiaddr.FromEndPoint(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(_config.P2pHost), _config.P2pPort));
         var peers = _config.Validators.Where((_, i) => i != ValidatorIndex).Select(v => v.P2pAddress).ToList();
         _host = Libp2pHost.Create(new Libp2pHostOptions
@@ -153,8 +162,16 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
             ReconnectMaxBackoffMs = 2_000,
         }, _loggers);
         _network = new P2pSequencerNetwork(_host, _config.Network, [.. _config.Validators.Select(v => (PeerId?)v.PeerId)], ValidatorIndex, _driver, _loggers.CreateLogger("Keel.Node.P2p"));
+        _network.ServeBlocks(_blockStore);
         await _host.StartAsync(ct).ConfigureAwait(false);
         await _network.StartAsync(_config.Chains, AdmitGossiped, ct).ConfigureAwait(false);
+        if (!IsValidator)
+        {
+            _follower = Task.Run(() => FollowAsync(_stop.Token), CancellationToken.None);
+            NodeMetrics.Register(this);
+            _logger.LogInformation("full node {Address} started: peer {Peer}, committed height {Height}", Address, _host.PeerId, _app.CommittedHeight);
+            return;
+        }
 
         var consensusConfig = new ConsensusConfig
         {
@@ -167,9 +184,9 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
         };
         var signer = new Secp256k1ConsensusSigner(key.Secp256k1PrivateKey, ValidatorIndex, _config.NetworkId);
         var verifier = new Secp256k1SignatureVerifier(membership, _config.NetworkId);
-        _consensus = new ConsensusNode(consensusConfig, membership, signer, verifier, _network, _consensusStore, _app, _driver,
+        _consensus = new ConsensusNode(consensusConfig, membership, signer, verifier, _network, _consensusStore, _app, _driver!,
             new DeterministicRandom((ulong)Environment.TickCount64 ^ (ulong)ValidatorIndex), Genesis, this);
-        _driver.Start(_consensus);
+        _driver!.Start(_consensus);
         NodeMetrics.Register(this);
         _logger.LogInformation("validator {Index} ({Address}) started: peer {Peer}, committed height {Height}", ValidatorIndex, Address, _host.PeerId, _app.CommittedHeight);
     }
@@ -243,6 +260,83 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
         }
     }
 
+    // ------------------------------------------------------------------ full node
+
+    /// <summary>
+    /// A full node's loop: fetch committed blocks from validators, check each certificate's quorum
+    /// signatures and the parent links, and apply a block once a certified child in the next round
+    /// proves it committed (the 2-chain rule), so one lying validator cannot make it apply a block
+    /// that was certified but never committed.
+    /// </summary>
+    private async Task FollowAsync(CancellationToken ct)
+    {
+        var verifier = new Keel.Consensus.Crypto.CertificateVerifier(_membership!, new Secp256k1SignatureVerifier(_membership!, _config.NetworkId), Genesis.Hash);
+        var pending = new List<Keel.Sequencer.Availability.StoredBlock>();
+        var next = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var progressed = false;
+            var peers = _config.Validators.Select(v => v.PeerId).Where(p => _host!.IsConnected(p)).ToList();
+            if (peers.Count > 0)
+            {
+                var peer = peers[next++ % peers.Count];
+                try
+                {
+                    var blocks = await _network!.FetchBlocksAsync(peer, _app!.CommittedHeight + 1 + pending.Count, ct).ConfigureAwait(false);
+                    foreach (var stored in blocks)
+                    {
+                        var parentHash = pending.Count > 0 ? pending[^1].Block.Hash : _app.CommittedHash;
+                        var height = _app.CommittedHeight + 1 + pending.Count;
+                        if (stored.Block.Height != height || stored.Block.ParentHash != parentHash
+                            || stored.Certificate.BlockHash != stored.Block.Hash || !verifier.VerifyQc(stored.Certificate))
+                        {
+                            _network.Host.ReportMisbehaviour(peer, $"served block {stored.Block.Height} that does not extend the committed chain with a valid certificate");
+                            break;
+                        }
+                        pending.Add(stored);
+                        progressed = true;
+                    }
+                    var committable = -1;
+                    for (var i = 0; i + 1 < pending.Count; i++)
+                    {
+                        if (pending[i + 1].Block.Round == pending[i].Block.Round + 1)
+                        {
+                            committable = i;
+                        }
+                    }
+                    for (var i = 0; i <= committable; i++)
+                    {
+                        _app.Commit(pending[i].Block, pending[i].Certificate);
+                    }
+                    pending.RemoveRange(0, committable + 1);
+                    if (pending.Count > MaxFollowerPendingBlocks)
+                    {
+                        pending.Clear();
+                    }
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
+                {
+                    _logger.LogDebug("block fetch from {Peer} failed: {Reason}", peer, e.Message);
+                }
+            }
+            if (!progressed)
+            {
+                try
+                {
+                    await Task.Delay(FollowPollMs, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ ICommitSink (consensus thread)
 
     public void OnCommitted(CommittedBlock block)
@@ -295,6 +389,11 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     public async ValueTask DisposeAsync()
     {
         NodeMetrics.Unregister(this);
+        _stop.Cancel();
+        if (_follower is not null)
+        {
+            await _follower.ConfigureAwait(false);
+        }
         _driver?.Dispose();
         if (_network is not null)
         {
