@@ -115,13 +115,16 @@ internal static class FinalityBench
                 var txs = Sign(senders, nonces, count);
                 var heightBefore = nodes[0].Chain(Chains[0]).Head;
                 var busyBefore = nodes.Select(n => n.Driver!.BusyTime).ToArray();
+                var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var timeoutsBefore = nodes.Sum(n => n.TimeoutsSent);
+                var rejectedBefore = nodes.Sum(n => n.Application.RejectedProposals);
                 var roundsBefore = nodes[0].RoundsEntered;
                 var clock = Stopwatch.StartNew();
                 var row = await LoadAsync(http, rpc, txs, offered, receipts, ct);
                 var blocksPerSecond = Math.Round((nodes[0].Chain(Chains[0]).Head - heightBefore) / clock.Elapsed.TotalSeconds, 1);
                 var busy = nodes.Select((n, i) => (n.Driver!.BusyTime - busyBefore[i]).TotalSeconds / clock.Elapsed.TotalSeconds).ToArray();
-                report.Notes.Add($"row {rate}: consensus loop busy {string.Join(", ", busy.Select(b => b.ToString("P0", CultureInfo.InvariantCulture)))} of the time (validators 0..3); {nodes.Sum(n => n.TimeoutsSent) - timeoutsBefore} timeouts sent, {nodes[0].RoundsEntered - roundsBefore} rounds");
+                var cpuCores = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / clock.Elapsed.TotalSeconds;
+                report.Notes.Add($"row {rate}: this process used {cpuCores:F2} cores on average; consensus loop busy {string.Join(", ", busy.Select(b => b.ToString("P0", CultureInfo.InvariantCulture)))} of the time (validators 0..3); {nodes.Sum(n => n.TimeoutsSent) - timeoutsBefore} timeouts sent, {nodes[0].RoundsEntered - roundsBefore} rounds, {nodes.Sum(n => n.Application.RejectedProposals) - rejectedBefore} proposals refused{(nodes.Select(n => n.Application.LastRejection?.Message).FirstOrDefault(m => m is not null) is { } why ? $" (last: {why})" : "")}");
                 table.AddRow(rate, row.SentPerSecond, row.CommittedPerSecond, row.Rejected, blocksPerSecond, row.P50, row.P95, row.P99, row.Max);
             }
             report.Notes.Add($"latency: from sending eth_sendRawTransaction to the receipt existing on the RPC node (committed by the 2-chain rule); {Environment.ProcessorCount} cores shared by the 4 validators, the RPC server and the load generator, on a machine shared with other work: timings are noisy");

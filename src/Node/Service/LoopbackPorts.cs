@@ -8,7 +8,8 @@ public static class LoopbackPorts
 {
     public const int MaxAttempts = 200;
     private const int LowPort = 20_000;
-    private const int PortSpan = 40_000;
+    /// <summary>Stays below Linux's default ephemeral range (32768+), where outgoing connections take ports.</summary>
+    private const int PortSpan = 12_000;
 
     /// <summary>A run of <paramref name="count"/> consecutive ports that were all free a moment ago.</summary>
     public static int FindConsecutiveFree(int count)

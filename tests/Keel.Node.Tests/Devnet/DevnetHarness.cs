@@ -7,14 +7,15 @@ namespace Keel.Node.Tests.Devnet;
 /// <summary>Temporary directories, free loopback ports and the repository root for devnet tests.</summary>
 internal static class DevnetHarness
 {
-    private static int _nextBase = 20_000 + Random.Shared.Next(0, 20_000);
+    // Below Linux's ephemeral range (32768+), where outgoing connections would take ports from under us.
+    private static int _nextBase = Random.Shared.Next(0, 12_000);
 
     /// <summary>A run of <paramref name="count"/> consecutive ports that were free a moment ago (bounded search).</summary>
     public static int ConsecutiveFreePorts(int count)
     {
         for (var attempt = 0; attempt < 200; attempt++)
         {
-            var start = Interlocked.Add(ref _nextBase, count + 7) % 40_000 + 20_000;
+            var start = Interlocked.Add(ref _nextBase, count + 7) % 12_000 + 20_000;
             var listeners = new List<TcpListener>();
             try
             {

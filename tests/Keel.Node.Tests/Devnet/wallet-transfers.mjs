@@ -131,7 +131,22 @@ async function runChain(rollup) {
   return { chainId: rollup.chainId, transfers: receipts.length, elapsedMs, head, errors };
 }
 
+// Limits of the RPC server: batches over 100 calls and bodies over 5 MiB are refused with JSON-RPC errors.
+async function limits(url) {
+  const batch = Array.from({ length: 101 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'eth_blockNumber', params: [] }));
+  const tooMany = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch) })).json();
+  check(!Array.isArray(tooMany) && tooMany.error?.code === -32600, `a batch of 101 gets one -32600 error: ${JSON.stringify(tooMany).slice(0, 200)}`);
+  const ok = await (await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(batch.slice(0, 100)) })).json();
+  check(Array.isArray(ok) && ok.length === 100 && ok.every(r => typeof r.result === 'string'), 'a batch of 100 is answered in full');
+  const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_sendRawTransaction', params: ['0x' + 'ab'.repeat(3 * 1024 * 1024)] });
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+  const bigAnswer = await response.json().catch(() => null);
+  check(response.status === 413 && bigAnswer?.error?.code === -32600, `a 6 MiB body gets HTTP 413 with -32600 (got ${response.status})`);
+  return { batch101: tooMany.error, body6MiB: response.status };
+}
+
 try {
+  out.limits = await limits(info.rollups[0].rpc);
   out.chains = await Promise.all(info.rollups.map(runChain));
 } catch (e) {
   failures.push(`unexpected: ${e.stack ?? e}`);
