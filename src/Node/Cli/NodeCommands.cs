@@ -107,10 +107,6 @@ internal static class NodeCommands
                 return;
             }
             var level = ParseLevel(parse.GetValue(logLevel)!);
-            if (configs[0].RpcPort != -1 && options.Processes != (configs[1 % configs.Count].RpcPort != -1) && configs.Count > 1)
-            {
-                throw new NodeConfigException($"{options.DataDir} was created {(options.Processes ? "without" : "with")} --processes; start with --fresh to change that");
-            }
             if (options.Processes)
             {
                 await RunProcesses(options, configs, output, ct);

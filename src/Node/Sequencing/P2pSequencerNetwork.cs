@@ -52,6 +52,15 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
     /// <summary>How long a transaction waits for others to share its gossip message.</summary>
     public const int TxGossipDelayMs = 5;
 
+    /// <summary>
+    /// A transaction batch published while no peer is known on its topic (just after start, before
+    /// subscriptions are exchanged) is tried again this many times, <see cref="TxRepublishDelayMs"/> apart:
+    /// a full node never proposes, so a transaction it could not gossip would wait in its mempool forever.
+    /// </summary>
+    public const int MaxTxPublishAttempts = 100;
+
+    public const int TxRepublishDelayMs = 100;
+
     private readonly Libp2pHost _host;
     private readonly GossipsubRouter _router;
     private readonly RequestResponse _requests;
@@ -177,11 +186,14 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
         }
     }
 
-    private async Task PublishAsync(string topic, byte[] bytes)
+    private async Task PublishAsync(string topic, byte[] bytes, int attempts = 1)
     {
         try
         {
-            await _router.PublishAsync(topic, bytes).ConfigureAwait(false);
+            for (var attempt = 1; await _router.PublishAsync(topic, bytes).ConfigureAwait(false) == 0 && attempt < attempts; attempt++)
+            {
+                await Task.Delay(TxRepublishDelayMs).ConfigureAwait(false);
+            }
         }
         catch (Exception e)
         {
@@ -374,7 +386,7 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
                 raw.CopyTo(output.AsSpan(offset + 4));
                 offset += 4 + raw.Length;
             }
-            _ = _owner.PublishAsync(_topic, output);
+            _ = _owner.PublishAsync(_topic, output, MaxTxPublishAttempts);
         }
 
         /// <summary>The transactions of a batch; stops at the first malformed length (the rest is dropped).</summary>

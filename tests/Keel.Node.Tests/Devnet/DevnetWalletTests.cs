@@ -39,6 +39,17 @@ public sealed class DevnetWalletTests
                 Assert.Equal(2, chains.Count);
                 Assert.All(chains, c => Assert.True((int)c!["transfers"]! >= 100));
 
+                // The metrics the issue asks for: consensus, mempool, p2p and the soft-finality histogram.
+                using (var http = new HttpClient())
+                {
+                    var metrics = await http.GetStringAsync(devnet.Endpoints.MetricsUri);
+                    foreach (var family in new[] { "keel_consensus_rounds_total", "keel_consensus_height", "keel_mempool_size", "keel_p2p_peers", "keel_finality_soft_seconds_bucket" })
+                    {
+                        Assert.Contains(family, metrics);
+                    }
+                    Assert.Matches(@"keel_finality_soft_seconds_count\{chain=""901""\} [1-9]", metrics);
+                }
+
                 // Every committed transaction is on every node: same block hashes, same transactions.
                 var target = devnet.Nodes[0].Chain(901).Head;
                 await DevnetHarness.WaitUntil(() => devnet.Nodes.All(n => n.Chain(901).Head >= target && n.Chain(902).Head >= target), TimeSpan.FromSeconds(20), "all nodes to reach the first node's height");
