@@ -27,6 +27,7 @@ public sealed record NodeConfig
     public const int DefaultRpcPort = 9545;
     public const int DefaultBlockTimeMs = 50;
     public const int DefaultMetricsPort = 9464;
+    public const int DefaultMaxTxsPerBlock = 1_000;
     public const int MaxChains = 64;
     public const long MaxConfigFileBytes = 1024 * 1024;
 
@@ -49,6 +50,13 @@ public sealed record NodeConfig
     public int RpcPort { get; init; } = DefaultRpcPort;
 
     public IReadOnlyList<ulong> Chains { get; init; } = [901, 902];
+
+    /// <summary>
+    /// Transactions of one rollup in one block. Bounds the work of one round (every validator checks
+    /// every transaction before voting), so a backlog drains in steady rounds instead of one block too
+    /// large to check before the round times out. Every validator must use the same value.
+    /// </summary>
+    public int MaxTxsPerBlock { get; init; } = DefaultMaxTxsPerBlock;
 
     /// <summary>Prometheus port (GET /metrics); -1 serves none.</summary>
     public int MetricsPort { get; init; } = DefaultMetricsPort;
@@ -80,6 +88,10 @@ public sealed record NodeConfig
         if (MetricsPort is < -1 or > 65535)
         {
             throw new NodeConfigException($"metrics port {MetricsPort} is out of range");
+        }
+        if (MaxTxsPerBlock is < 1 or > 65_536)
+        {
+            throw new NodeConfigException($"maxTxsPerBlock {MaxTxsPerBlock} must be 1..65536");
         }
         if (BlockTimeMs is < 1 or > 60_000)
         {
@@ -133,6 +145,7 @@ public sealed record NodeConfig
             Bootnodes = [.. (root["bootnodes"] as JsonArray ?? []).Select(n => ParseAddress(n?.GetValue<string>(), "bootnode"))],
             Chains = root["chains"] is JsonArray chains ? [.. chains.Select(c => c!.GetValue<ulong>())] : [901UL, 902UL],
             BlockTimeMs = (int)(Num(root, "blockTimeMs") ?? DefaultBlockTimeMs),
+            MaxTxsPerBlock = (int)(Num(root, "maxTxsPerBlock") ?? DefaultMaxTxsPerBlock),
             Validators = [.. validators.Select((v, i) => ParseValidator(v as JsonObject ?? throw new NodeConfigException($"validator {i} is not an object"), i))],
         };
         config.Validate();
@@ -151,6 +164,7 @@ public sealed record NodeConfig
         ["metrics"] = new JsonObject { ["port"] = MetricsPort },
         ["chains"] = new JsonArray([.. Chains.Select(c => (JsonNode)c)]),
         ["blockTimeMs"] = BlockTimeMs,
+        ["maxTxsPerBlock"] = MaxTxsPerBlock,
         ["validators"] = new JsonArray([.. Validators.Select(v => (JsonNode)new JsonObject
         {
             ["address"] = v.Address.ToString(),

@@ -75,7 +75,7 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
         _config = config;
         _loggers = loggers ?? NullLoggerFactory.Instance;
         _logger = _loggers.CreateLogger("Keel.Node");
-        Namespaces = new NamespaceSet(config.Chains.Select(c => NamespaceConfig.Transfer(c, Address.Zero)));
+        Namespaces = new NamespaceSet(config.Chains.Select(c => NamespaceConfig.Transfer(c, Address.Zero) with { MaxTxsPerBlock = config.MaxTxsPerBlock }));
     }
 
     public NodeConfig Config => _config;
