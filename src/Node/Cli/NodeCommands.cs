@@ -30,10 +30,12 @@ internal static class NodeCommands
         var config = new Option<string>("--config") { Description = "node config file (JSON; see docs/operators.md)", Required = true };
         var bootnodes = new Option<string[]>("--bootnodes") { Description = "multiaddrs to dial at start (added to the config's)", AllowMultipleArgumentsPerToken = true };
         var logLevel = LogLevelOption();
-        var command = new Command("node", "Run one validator: consensus, sequencer, libp2p, RocksDB and the JSON-RPC servers of its chains.");
+        var parentPid = new Option<int?>("--parent-pid") { Description = "exit when this process is gone (set by `keel devnet --processes`)", Hidden = true };
+        var command = new Command("node", "Run one validator or full node: consensus, sequencer, libp2p, RocksDB and the JSON-RPC servers of its chains.");
         command.Options.Add(config);
         command.Options.Add(bootnodes);
         command.Options.Add(logLevel);
+        command.Options.Add(parentPid);
         command.SetAction(async (parse, ct) => await Guard(parse, async () =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -44,11 +46,14 @@ internal static class NodeCommands
             using var loggers = CreateLoggers(level);
             await using var node = new SequencerNode(loaded, loggers);
             await node.StartAsync(ct);
-            await using var endpoints = await NodeEndpoints.StartAsync(node, loaded.RpcPort, loaded.MetricsPort, null, level, ct);
+            Func<System.Text.Json.Nodes.JsonObject>? info = loaded.DevnetInfoFile is { } infoFile
+                ? () => System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(infoFile)) as System.Text.Json.Nodes.JsonObject ?? []
+                : null;
+            await using var endpoints = await NodeEndpoints.StartAsync(node, loaded.RpcPort, loaded.MetricsPort, info, level, ct);
             output.WriteLine($"validator {node.ValidatorIndex} {node.Address} peer {node.PeerId}");
             foreach (var address in node.ListenAddresses)
             {
-                output.WriteLine($"p2p: {address}/p2p/{node.PeerId}");
+                output.WriteLine($"p2p: {(address.PeerId is null ? address.WithPeerId(node.PeerId!) : address)}");
             }
             foreach (var rpc in endpoints.Rpc)
             {
@@ -60,9 +65,39 @@ internal static class NodeCommands
             }
             output.WriteLine("ready");
             output.Flush();
-            await WaitForStop(ct);
+            using var orphaned = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            if (parse.GetValue(parentPid) is { } parent)
+            {
+                _ = WatchParentAsync(parent, orphaned);
+            }
+            await WaitForStop(orphaned.Token);
         }));
         return command;
+    }
+
+    /// <summary>How often a child node checks that the devnet that started it is still there.</summary>
+    public const int ParentPollMs = 500;
+
+    /// <summary>Stops a child node whose devnet parent is gone (even killed with SIGKILL, when no cleanup ran).</summary>
+    private static async Task WatchParentAsync(int pid, CancellationTokenSource stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                using var parent = Process.GetProcessById(pid);
+                if (parent.HasExited)
+                {
+                    break;
+                }
+            }
+            catch (ArgumentException)
+            {
+                break; // no such process
+            }
+            await Task.Delay(ParentPollMs).ConfigureAwait(false);
+        }
+        stop.Cancel();
     }
 
     private static Command CreateDevnet()
@@ -157,17 +192,32 @@ internal static class NodeCommands
     private static async Task RunProcesses(DevnetOptions options, IReadOnlyList<NodeConfig> configs, TextWriter output, CancellationToken ct)
     {
         var children = new List<Process>();
+        void KillChildren()
+        {
+            foreach (var child in children.Where(c => !c.HasExited))
+            {
+                child.Kill(entireProcessTree: true);
+            }
+        }
+        // SIGTERM/SIGINT end the parent quickly; the children go with it (they also watch the parent's pid).
+        using var onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, _ => KillChildren());
+        using var onInt = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, _ => KillChildren());
         try
         {
+            var rpc = configs[0].Chains.Select((c, i) => new ChainEndpoint(c, new Uri($"http://127.0.0.1:{configs[0].RpcPort + i}/"), new Uri($"ws://127.0.0.1:{configs[0].RpcPort + i}/"))).ToList();
+            var metrics = configs[0].MetricsPort >= 0 ? new Uri($"http://127.0.0.1:{configs[0].MetricsPort}/metrics") : null;
+            if (configs[0].DevnetInfoFile is { } infoFile)
+            {
+                File.WriteAllText(infoFile, DevnetLayout.Info(configs, rpc, metrics, options.DataDir).ToJsonString());
+            }
             for (var i = 0; i < configs.Count; i++)
             {
-                var child = Process.Start(SelfStartInfo("node", "--config", DevnetLayout.ConfigPath(options.DataDir, i)))
+                var child = Process.Start(SelfStartInfo("node", "--config", DevnetLayout.ConfigPath(options.DataDir, i), "--parent-pid", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                     ?? throw new NodeConfigException("could not start a node process");
                 children.Add(child);
                 output.WriteLine($"validator {i}: pid {child.Id}");
             }
-            var rpc = configs[0].Chains.Select((c, i) => new ChainEndpoint(c, new Uri($"http://127.0.0.1:{configs[0].RpcPort + i}/"), new Uri($"ws://127.0.0.1:{configs[0].RpcPort + i}/"))).ToList();
-            PrintDevnet(output, configs, rpc, configs[0].MetricsPort >= 0 ? new Uri($"http://127.0.0.1:{configs[0].MetricsPort}/metrics") : null, options.DataDir);
+            PrintDevnet(output, configs, rpc, metrics, options.DataDir);
             await Task.WhenAny(WaitForStop(ct), Task.WhenAll(children.Select(c => c.WaitForExitAsync(CancellationToken.None))));
         }
         finally

@@ -34,6 +34,9 @@ public static class DevnetLayout
 {
     public const string ManifestFile = "devnet.json";
 
+    /// <summary>The /devnet/info body a --processes devnet writes for validator 0 to serve.</summary>
+    public const string InfoFile = "devnet-info.json";
+
     /// <summary>
     /// The private keys of the ten accounts anvil funds (the public test mnemonic "test test ... junk",
     /// m/44'/60'/0'/0/i). They are public knowledge; printing them is what a devnet is for.
@@ -126,6 +129,7 @@ public static class DevnetLayout
                 P2pPort = options.P2pPort + i,
                 RpcPort = options.Processes || i == 0 ? options.RpcPort + i * options.Rollups.Count : -1,
                 MetricsPort = options.Processes || i == 0 ? options.MetricsPort + i : -1,
+                DevnetInfoFile = options.Processes && i == 0 ? Path.Combine(dataDir, InfoFile) : null,
                 Chains = options.Rollups,
                 BlockTimeMs = options.BlockTimeMs,
                 Validators = validators,

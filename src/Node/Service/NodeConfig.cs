@@ -58,6 +58,9 @@ public sealed record NodeConfig
     /// </summary>
     public int MaxTxsPerBlock { get; init; } = DefaultMaxTxsPerBlock;
 
+    /// <summary>A JSON file served as GET /devnet/info on the first RPC port (set by `keel devnet --processes` for validator 0).</summary>
+    public string? DevnetInfoFile { get; init; }
+
     /// <summary>Prometheus port (GET /metrics); -1 serves none.</summary>
     public int MetricsPort { get; init; } = DefaultMetricsPort;
 
@@ -146,6 +149,7 @@ public sealed record NodeConfig
             Chains = root["chains"] is JsonArray chains ? [.. chains.Select(c => c!.GetValue<ulong>())] : [901UL, 902UL],
             BlockTimeMs = (int)(Num(root, "blockTimeMs") ?? DefaultBlockTimeMs),
             MaxTxsPerBlock = (int)(Num(root, "maxTxsPerBlock") ?? DefaultMaxTxsPerBlock),
+            DevnetInfoFile = Str(root, "devnetInfoFile") is { } info ? Resolve(info) : null,
             Validators = [.. validators.Select((v, i) => ParseValidator(v as JsonObject ?? throw new NodeConfigException($"validator {i} is not an object"), i))],
         };
         config.Validate();
@@ -165,6 +169,7 @@ public sealed record NodeConfig
         ["chains"] = new JsonArray([.. Chains.Select(c => (JsonNode)c)]),
         ["blockTimeMs"] = BlockTimeMs,
         ["maxTxsPerBlock"] = MaxTxsPerBlock,
+        ["devnetInfoFile"] = DevnetInfoFile,
         ["validators"] = new JsonArray([.. Validators.Select(v => (JsonNode)new JsonObject
         {
             ["address"] = v.Address.ToString(),
