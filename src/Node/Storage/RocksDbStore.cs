@@ -155,11 +155,13 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         _ => throw new InvalidStorageArgumentException($"unknown durability {durability}"),
     };
 
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
+
     private StoreClosedException Closed() => new($"the RocksDB store at '{Path}' is closed");
 
     private void EnsureOpen()
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (IsDisposed)
         {
             throw Closed();
         }
@@ -549,10 +551,17 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         {
             var family = Check(columnFamily, key, value.Length);
             StorageLimits.CheckValue(value);
-            fixed (byte* k = key)
-            fixed (byte* v = &Address(value))
+            try
             {
-                rocksdb_writebatch_put_cf(Handle, family.Handle, k, (nuint)key.Length, v, (nuint)value.Length);
+                fixed (byte* k = key)
+                fixed (byte* v = &Address(value))
+                {
+                    rocksdb_writebatch_put_cf(Handle, family.Handle, k, (nuint)key.Length, v, (nuint)value.Length);
+                }
+            }
+            catch (ObjectDisposedException) when (Owner.IsDisposed)
+            {
+                throw Owner.Closed();
             }
             Added(key.Length + value.Length);
         }
@@ -560,9 +569,16 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         public void Delete(IColumnFamily columnFamily, ReadOnlySpan<byte> key)
         {
             var family = Check(columnFamily, key, 0);
-            fixed (byte* k = key)
+            try
             {
-                rocksdb_writebatch_delete_cf(Handle, family.Handle, k, (nuint)key.Length);
+                fixed (byte* k = key)
+                {
+                    rocksdb_writebatch_delete_cf(Handle, family.Handle, k, (nuint)key.Length);
+                }
+            }
+            catch (ObjectDisposedException) when (Owner.IsDisposed)
+            {
+                throw Owner.Closed();
             }
             Added(key.Length);
         }

@@ -406,6 +406,67 @@ public abstract class KeyValueStoreContractTests : IDisposable
     }
 
     [Fact]
+    public async Task Disposing_while_other_threads_read_write_and_iterate_fails_them_cleanly()
+    {
+        var store = Open();
+        var alpha = store.GetColumnFamily("alpha");
+        for (ulong i = 0; i < 100; i++)
+        {
+            alpha.Put(BigEndian(i), BigEndian(i));
+        }
+        using var started = new CountdownEvent(4);
+        var workers = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            var operations = 0L;
+            try
+            {
+                for (ulong i = 0; ; i++)
+                {
+                    var key = BigEndian(i % 100);
+                    switch ((t + (int)i) % 4)
+                    {
+                        case 0: alpha.Get(key); break;
+                        case 1: alpha.Put(key, key); break;
+                        case 2:
+                            using (var cursor = alpha.IteratePrefix([]))
+                            {
+                                while (cursor.MoveNext())
+                                {
+                                    _ = cursor.Value.Length;
+                                }
+                            }
+                            break;
+                        default:
+                            using (var batch = store.CreateWriteBatch())
+                            {
+                                batch.Put(alpha, key, key);
+                                store.Write(batch);
+                            }
+                            break;
+                    }
+                    if (operations++ == 0)
+                    {
+                        // Dispose only once every worker is really inside the store.
+                        started.Signal();
+                    }
+                }
+            }
+            catch (StoreClosedException)
+            {
+                return operations;
+            }
+        })).ToArray();
+        Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "workers did not start");
+        await Task.Delay(20);
+        store.Dispose();
+        var counts = await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.All(counts, count => Assert.True(count > 0));
+        // Every handle let go of the database: it opens again, intact.
+        var reopened = Open();
+        Assert.Equal(100, reopened.GetColumnFamily("alpha").ReadPrefix([], 1000).Count);
+    }
+
+    [Fact]
     public void Random_operations_match_a_sorted_model()
     {
         // Keys from a small alphabet so that overwrites, deletes and shared prefixes are common.
