@@ -148,12 +148,11 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         _database.Dispose();
     }
 
-    private WriteOptionsHandle WriteOptions(WriteDurability durability) => durability switch
+    private WriteOptionsHandle WriteOptions(WriteDurability durability)
     {
-        WriteDurability.Buffered => _bufferedWrites,
-        WriteDurability.Synced => _syncedWrites,
-        _ => throw new InvalidStorageArgumentException($"unknown durability {durability}"),
-    };
+        StorageLimits.CheckDurability(durability);
+        return durability == WriteDurability.Synced ? _syncedWrites : _bufferedWrites;
+    }
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 

@@ -192,6 +192,19 @@ public abstract class KeyValueStoreContractTests : IDisposable
     }
 
     [Fact]
+    public void An_undefined_durability_is_rejected_before_anything_is_written()
+    {
+        var store = Open();
+        var alpha = store.GetColumnFamily("alpha");
+        Assert.Throws<InvalidStorageArgumentException>(() => alpha.Put(B("k"), B("v"), (WriteDurability)7));
+        Assert.Throws<InvalidStorageArgumentException>(() => alpha.Delete(B("k"), (WriteDurability)(-1)));
+        using var batch = store.CreateWriteBatch();
+        batch.Put(alpha, B("k"), B("v"));
+        Assert.Throws<InvalidStorageArgumentException>(() => store.Write(batch, (WriteDurability)2));
+        Assert.Null(alpha.Get(B("k")));
+    }
+
+    [Fact]
     public void Prefix_iteration_is_in_unsigned_byte_order_and_stays_inside_the_prefix()
     {
         var alpha = Open().GetColumnFamily("alpha");
