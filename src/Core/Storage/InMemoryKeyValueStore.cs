@@ -50,6 +50,7 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
     public void Write(IWriteBatch batch, WriteDurability durability = WriteDurability.Buffered)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        StorageLimits.CheckDurability(durability);
         if (batch is not InMemoryWriteBatch ours || !ReferenceEquals(ours.Owner, this))
         {
             throw new InvalidStorageArgumentException("the write batch was created by another store");
@@ -122,6 +123,7 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
         {
             StorageLimits.CheckKey(key);
             StorageLimits.CheckValue(value);
+            StorageLimits.CheckDurability(durability);
             var keyCopy = key.ToArray();
             var valueCopy = value.ToArray();
             lock (Store.Disk.Gate)
@@ -134,6 +136,7 @@ public sealed class InMemoryKeyValueStore : IKeyValueStore
         public void Delete(ReadOnlySpan<byte> key, WriteDurability durability = WriteDurability.Buffered)
         {
             StorageLimits.CheckKey(key);
+            StorageLimits.CheckDurability(durability);
             var keyCopy = key.ToArray();
             lock (Store.Disk.Gate)
             {

@@ -44,6 +44,14 @@ public static class StorageLimits
         }
     }
 
+    public static void CheckDurability(WriteDurability durability)
+    {
+        if (durability is not (WriteDurability.Buffered or WriteDurability.Synced))
+        {
+            throw new InvalidStorageArgumentException($"unknown write durability {(int)durability}");
+        }
+    }
+
     /// <summary>Checks that a batch may take one more operation of this many key and value bytes.</summary>
     public static void CheckBatchGrowth(int operations, long bytes, int addedBytes)
     {

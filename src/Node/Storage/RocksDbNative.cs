@@ -70,6 +70,11 @@ internal static unsafe partial class RocksDbNative
     [LibraryImport(LibraryFileName)] public static partial void rocksdb_block_based_options_set_filter_policy(nint tableOptions, nint policy);
     [LibraryImport(LibraryFileName)] public static partial nint rocksdb_filterpolicy_create_bloom_full(double bitsPerKey);
 
+    /// <summary>The table options keep their own reference (a shared_ptr) to the cache: destroy ours after setting it.</summary>
+    [LibraryImport(LibraryFileName)] public static partial void rocksdb_block_based_options_set_block_cache(nint tableOptions, nint cache);
+    [LibraryImport(LibraryFileName)] public static partial nint rocksdb_cache_create_lru(nuint capacityBytes);
+    [LibraryImport(LibraryFileName)] public static partial void rocksdb_cache_destroy(nint cache);
+
     // Database and column families.
     [LibraryImport(LibraryFileName)]
     public static partial nint rocksdb_open_column_families(nint options, byte* name, int count, byte** names, nint* familyOptions, nint* handles, nint* errptr);
@@ -96,9 +101,15 @@ internal static unsafe partial class RocksDbNative
     [LibraryImport(LibraryFileName)]
     public static partial void rocksdb_delete_cf(DatabaseHandle db, WriteOptionsHandle options, ColumnFamilyHandle family, byte* key, nuint keyLength, nint* errptr);
 
-    /// <summary>Returns a malloc'd copy of the value (free with rocksdb_free), or null when absent.</summary>
+    /// <summary>
+    /// Returns a pinned slice (the value stays in the block cache or memtable, no copy) to read with
+    /// rocksdb_pinnableslice_value and release with rocksdb_pinnableslice_destroy; null when absent.
+    /// </summary>
     [LibraryImport(LibraryFileName)]
-    public static partial byte* rocksdb_get_cf(DatabaseHandle db, ReadOptionsHandle options, ColumnFamilyHandle family, byte* key, nuint keyLength, nuint* valueLength, nint* errptr);
+    public static partial nint rocksdb_get_pinned_cf(DatabaseHandle db, ReadOptionsHandle options, ColumnFamilyHandle family, byte* key, nuint keyLength, nint* errptr);
+
+    [LibraryImport(LibraryFileName)] public static partial byte* rocksdb_pinnableslice_value(nint slice, nuint* length);
+    [LibraryImport(LibraryFileName)] public static partial void rocksdb_pinnableslice_destroy(nint slice);
 
     [LibraryImport(LibraryFileName)] public static partial void rocksdb_free(nint pointer);
 

@@ -148,18 +148,19 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         _database.Dispose();
     }
 
-    private WriteOptionsHandle WriteOptions(WriteDurability durability) => durability switch
+    private WriteOptionsHandle WriteOptions(WriteDurability durability)
     {
-        WriteDurability.Buffered => _bufferedWrites,
-        WriteDurability.Synced => _syncedWrites,
-        _ => throw new InvalidStorageArgumentException($"unknown durability {durability}"),
-    };
+        StorageLimits.CheckDurability(durability);
+        return durability == WriteDurability.Synced ? _syncedWrites : _bufferedWrites;
+    }
+
+    private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     private StoreClosedException Closed() => new($"the RocksDB store at '{Path}' is closed");
 
     private void EnsureOpen()
     {
-        if (Volatile.Read(ref _disposed) != 0)
+        if (IsDisposed)
         {
             throw Closed();
         }
@@ -201,14 +202,18 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         rocksdb_options_set_compression(native, options.Compress ? Lz4Compression : NoCompression);
         rocksdb_options_set_keep_log_file_num(native, RocksDbStoreOptions.KeptInfoLogFiles);
         rocksdb_options_set_max_log_file_size(native, RocksDbStoreOptions.MaxInfoLogFileBytes);
+        var table = rocksdb_block_based_options_create();
         if (options.BloomBitsPerKey > 0)
         {
-            var table = rocksdb_block_based_options_create();
             rocksdb_block_based_options_set_filter_policy(table, rocksdb_filterpolicy_create_bloom_full(options.BloomBitsPerKey));
-            // The factory copies the table options (and shares the filter policy), so ours can go.
-            rocksdb_options_set_block_based_table_factory(native, table);
-            rocksdb_block_based_options_destroy(table);
         }
+        // One cache shared by every family (they share these options).
+        var cache = rocksdb_cache_create_lru((nuint)Math.Max(options.BlockCacheBytes, 0));
+        rocksdb_block_based_options_set_block_cache(table, cache);
+        rocksdb_cache_destroy(cache);
+        // The factory copies the table options (and shares the filter policy and cache), so ours can go.
+        rocksdb_options_set_block_based_table_factory(native, table);
+        rocksdb_block_based_options_destroy(table);
         return native;
     }
 
@@ -355,32 +360,33 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
             }
         }
 
-        /// <summary>Looks the key up and hands the value to <paramref name="found"/> while it is still in RocksDB's buffer, then frees it.</summary>
+        /// <summary>Looks the key up and hands the value to <paramref name="found"/> while RocksDB keeps it pinned, then unpins it: one copy, into the caller's memory.</summary>
         private TResult Read<TState, TResult>(ReadOnlySpan<byte> key, TState state, ValueReader<TState, TResult> found, TResult absent)
         {
             StorageLimits.CheckKey(key);
             Store.EnsureOpen();
             try
             {
-                nuint length = 0;
                 nint error = 0;
-                byte* value;
+                nint slice;
                 fixed (byte* k = key)
                 {
-                    value = rocksdb_get_cf(Store._database, Store._reads, Handle, k, (nuint)key.Length, &length, &error);
+                    slice = rocksdb_get_pinned_cf(Store._database, Store._reads, Handle, k, (nuint)key.Length, &error);
                 }
                 ThrowIfError(error, $"get from '{Name}'");
-                if (value is null)
+                if (slice == 0)
                 {
                     return absent;
                 }
                 try
                 {
+                    nuint length = 0;
+                    var value = rocksdb_pinnableslice_value(slice, &length);
                     return found(new ReadOnlySpan<byte>(value, checked((int)length)), state);
                 }
                 finally
                 {
-                    rocksdb_free((nint)value);
+                    rocksdb_pinnableslice_destroy(slice);
                 }
             }
             catch (ObjectDisposedException)
@@ -544,10 +550,17 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         {
             var family = Check(columnFamily, key, value.Length);
             StorageLimits.CheckValue(value);
-            fixed (byte* k = key)
-            fixed (byte* v = &Address(value))
+            try
             {
-                rocksdb_writebatch_put_cf(Handle, family.Handle, k, (nuint)key.Length, v, (nuint)value.Length);
+                fixed (byte* k = key)
+                fixed (byte* v = &Address(value))
+                {
+                    rocksdb_writebatch_put_cf(Handle, family.Handle, k, (nuint)key.Length, v, (nuint)value.Length);
+                }
+            }
+            catch (ObjectDisposedException) when (Owner.IsDisposed)
+            {
+                throw Owner.Closed();
             }
             Added(key.Length + value.Length);
         }
@@ -555,9 +568,16 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         public void Delete(IColumnFamily columnFamily, ReadOnlySpan<byte> key)
         {
             var family = Check(columnFamily, key, 0);
-            fixed (byte* k = key)
+            try
             {
-                rocksdb_writebatch_delete_cf(Handle, family.Handle, k, (nuint)key.Length);
+                fixed (byte* k = key)
+                {
+                    rocksdb_writebatch_delete_cf(Handle, family.Handle, k, (nuint)key.Length);
+                }
+            }
+            catch (ObjectDisposedException) when (Owner.IsDisposed)
+            {
+                throw Owner.Closed();
             }
             Added(key.Length);
         }

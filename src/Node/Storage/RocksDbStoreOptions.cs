@@ -20,6 +20,14 @@ public sealed record RocksDbStoreOptions
     /// <summary>Bloom filter bits per key (0 disables): about 1% false positives at 10, which spares a disk read for most absent keys.</summary>
     public double BloomBitsPerKey { get; init; } = DefaultBloomBitsPerKey;
 
+    /// <summary>
+    /// Uncompressed blocks kept in memory, shared by all families. RocksDB's default (8 MiB) makes
+    /// random reads of a state larger than that decompress a block from the page cache each time.
+    /// </summary>
+    public long BlockCacheBytes { get; init; } = DefaultBlockCacheBytes;
+
+    public const long DefaultBlockCacheBytes = 128L * 1024 * 1024;
+
     /// <summary>Background flush and compaction threads; bounded by the cores so that a node does not starve its own consensus loop.</summary>
     public int BackgroundThreads { get; init; } = Math.Clamp(Environment.ProcessorCount, MinBackgroundThreads, MaxBackgroundThreads);
 

@@ -192,6 +192,19 @@ public abstract class KeyValueStoreContractTests : IDisposable
     }
 
     [Fact]
+    public void An_undefined_durability_is_rejected_before_anything_is_written()
+    {
+        var store = Open();
+        var alpha = store.GetColumnFamily("alpha");
+        Assert.Throws<InvalidStorageArgumentException>(() => alpha.Put(B("k"), B("v"), (WriteDurability)7));
+        Assert.Throws<InvalidStorageArgumentException>(() => alpha.Delete(B("k"), (WriteDurability)(-1)));
+        using var batch = store.CreateWriteBatch();
+        batch.Put(alpha, B("k"), B("v"));
+        Assert.Throws<InvalidStorageArgumentException>(() => store.Write(batch, (WriteDurability)2));
+        Assert.Null(alpha.Get(B("k")));
+    }
+
+    [Fact]
     public void Prefix_iteration_is_in_unsigned_byte_order_and_stays_inside_the_prefix()
     {
         var alpha = Open().GetColumnFamily("alpha");
@@ -403,6 +416,67 @@ public abstract class KeyValueStoreContractTests : IDisposable
             }
         });
         Assert.Equal(threads * perThread, Keys(alpha.IteratePrefix([])).Count);
+    }
+
+    [Fact]
+    public async Task Disposing_while_other_threads_read_write_and_iterate_fails_them_cleanly()
+    {
+        var store = Open();
+        var alpha = store.GetColumnFamily("alpha");
+        for (ulong i = 0; i < 100; i++)
+        {
+            alpha.Put(BigEndian(i), BigEndian(i));
+        }
+        using var started = new CountdownEvent(4);
+        var workers = Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            var operations = 0L;
+            try
+            {
+                for (ulong i = 0; ; i++)
+                {
+                    var key = BigEndian(i % 100);
+                    switch ((t + (int)i) % 4)
+                    {
+                        case 0: alpha.Get(key); break;
+                        case 1: alpha.Put(key, key); break;
+                        case 2:
+                            using (var cursor = alpha.IteratePrefix([]))
+                            {
+                                while (cursor.MoveNext())
+                                {
+                                    _ = cursor.Value.Length;
+                                }
+                            }
+                            break;
+                        default:
+                            using (var batch = store.CreateWriteBatch())
+                            {
+                                batch.Put(alpha, key, key);
+                                store.Write(batch);
+                            }
+                            break;
+                    }
+                    if (operations++ == 0)
+                    {
+                        // Dispose only once every worker is really inside the store.
+                        started.Signal();
+                    }
+                }
+            }
+            catch (StoreClosedException)
+            {
+                return operations;
+            }
+        })).ToArray();
+        Assert.True(started.Wait(TimeSpan.FromSeconds(60)), "workers did not start");
+        await Task.Delay(20);
+        store.Dispose();
+        var counts = await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.All(counts, count => Assert.True(count > 0));
+        // Every handle let go of the database: it opens again, intact.
+        var reopened = Open();
+        Assert.Equal(100, reopened.GetColumnFamily("alpha").ReadPrefix([], 1000).Count);
     }
 
     [Fact]
