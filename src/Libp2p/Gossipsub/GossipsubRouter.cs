@@ -43,6 +43,9 @@ public sealed class GossipsubRouter : IAsyncDisposable
     private readonly SeenCache _seen;
     private readonly List<TaskCompletionSource> _topicPeerWaiters = [];
     private ulong _seqNo;
+    private readonly Action<Connection> _onConnected;
+    private readonly Action<PeerId> _onDisconnected;
+    private readonly Action<PeerId, string> _onMisbehaved;
 
     private sealed class PeerState(PeerId id, Connection connection, Channel<RPC> queue)
     {
@@ -79,9 +82,12 @@ public sealed class GossipsubRouter : IAsyncDisposable
         _events = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(_o.RouterQueueLength) { SingleReader = true });
         host.SetStreamHandler(ProtocolId, HandleInboundStreamAsync);
         host.SetStreamHandler(ProtocolIdV10, HandleInboundStreamAsync);
-        host.PeerConnected += c => Post(() => OnPeerConnected(c));
-        host.PeerDisconnected += p => Post(() => OnPeerDisconnected(p));
-        host.PeerMisbehaved += (p, _) => Post(() => Penalize(p, 1));
+        _onConnected = c => Post(() => OnPeerConnected(c));
+        _onDisconnected = p => Post(() => OnPeerDisconnected(p));
+        _onMisbehaved = (p, _) => Post(() => Penalize(p, 1));
+        host.PeerConnected += _onConnected;
+        host.PeerDisconnected += _onDisconnected;
+        host.PeerMisbehaved += _onMisbehaved;
         _loop = Task.Run(LoopAsync);
         _ticker = Task.Run(TickAsync);
         foreach (var peer in host.ConnectedPeers)
@@ -1101,6 +1107,11 @@ public sealed class GossipsubRouter : IAsyncDisposable
         {
             return;
         }
+        _host.PeerConnected -= _onConnected;
+        _host.PeerDisconnected -= _onDisconnected;
+        _host.PeerMisbehaved -= _onMisbehaved;
+        _host.RemoveStreamHandler(ProtocolId);
+        _host.RemoveStreamHandler(ProtocolIdV10);
         _cts.Cancel();
         _events.Writer.TryComplete();
         try

@@ -101,6 +101,20 @@ public sealed class Libp2pHostTests
     }
 
     [Fact]
+    public async Task Per_peer_limit_keeps_one_connection_and_reuses_it()
+    {
+        Libp2pHostOptions One(Libp2pHostOptions o) => new() { Identity = o.Identity, ListenAddresses = o.ListenAddresses, MaxConnectionsPerPeer = 1 };
+        await using var a = await TestHosts.StartAsync(configure: One);
+        await using var b = await TestHosts.StartAsync(configure: One);
+        var first = await a.DialAsync(b.ListenAddresses[0]);
+        // Without /p2p/ the dial cannot be deduplicated up front; the limit catches it after the handshake.
+        var second = await a.DialAsync(b.ListenAddresses[0].WithoutPeerId());
+        Assert.Same(first, second);
+        await TestHosts.Eventually(() => a.ConnectionCount == 1 && b.ConnectionCount == 1, "one connection each side");
+        Assert.True(await a.Ping.PingAsync(b.PeerId, default) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task Static_peer_is_redialled_after_it_drops()
     {
         await using var target = await TestHosts.StartAsync();
