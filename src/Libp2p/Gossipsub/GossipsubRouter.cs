@@ -235,7 +235,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    _log.LogError(e, "gossipsub event failed");
+                    Log.HandlerFailed(_log, e, "gossipsub event");
                 }
             }
         }
@@ -361,7 +361,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
                         }
                         catch (NegotiationException)
                         {
-                            _log.LogDebug("{Peer} does not speak gossipsub", peer.Id);
+                            Log.NoGossipsub(_log, peer.Id);
                             Post(() => Forget(peer));
                             return;
                         }
@@ -390,7 +390,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (Exception e) when (e is Libp2pException or IOException or ObjectDisposedException)
             {
-                _log.LogDebug("gossipsub stream to {Peer} broke ({Reason}); attempt {Attempt} of {Max} to reopen", peer.Id, e.Message, attempt + 1, MaxStreamReopens);
+                Log.GossipStreamBroke(_log, peer.Id, e.Message, attempt + 1, MaxStreamReopens);
             }
             catch (OperationCanceledException)
             {
@@ -416,7 +416,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
                 return; // the host's PeerDisconnected event cleans up
             }
         }
-        _log.LogInformation("gossipsub stream to {Peer} failed {Max} times; dropping the peer from the router", peer.Id, MaxStreamReopens);
+        Log.GossipStreamGaveUp(_log, peer.Id, MaxStreamReopens);
         Post(() => Forget(peer));
     }
 
@@ -441,7 +441,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (Exception e) when (e is MessageTooLargeException or MalformedDataException)
             {
-                _log.LogInformation("dropping gossipsub stream from {Peer}: {Reason}", connection.RemotePeer, e.Message);
+                Log.GossipStreamDropped(_log, connection.RemotePeer, e.Message);
                 Post(() => Penalize(connection.RemotePeer, 1));
                 stream.Reset();
                 return;
@@ -457,7 +457,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (InvalidProtocolBufferException e)
             {
-                _log.LogInformation("dropping gossipsub stream from {Peer}: malformed RPC ({Reason})", connection.RemotePeer, e.Message);
+                Log.GossipStreamDropped(_log, connection.RemotePeer, $"malformed RPC ({e.Message})");
                 Post(() => Penalize(connection.RemotePeer, 1));
                 stream.Reset();
                 return;
@@ -478,7 +478,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             peer.Dropped++;
             if (peer.Dropped == 1 || peer.Dropped % 1000 == 0)
             {
-                _log.LogInformation("send queue to {Peer} full ({Length}): dropped {Count} RPCs so far", peer.Id, _o.PeerSendQueueLength, peer.Dropped);
+                Log.SendQueueFull(_log, peer.Id, _o.PeerSendQueueLength, peer.Dropped);
             }
         }
     }
@@ -510,7 +510,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
     private void RecordInvalid(PeerId peer, string reason)
     {
         ScoreOf(peer).InvalidMessages += 1;
-        _log.LogInformation("rejected message from {Peer}: {Reason} (score now {Score:F1})", peer, reason, Score(peer));
+        Log.MessageRejected(_log, peer, reason, Score(peer));
     }
 
     // ---- RPC handling -----------------------------------------------------------------------
@@ -524,7 +524,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         }
         if (Score(from) < _o.GraylistThreshold)
         {
-            _log.LogDebug("ignoring RPC from graylisted {Peer}", from);
+            Log.Graylisted(_log, from);
             return;
         }
         foreach (var sub in rpc.Subscriptions)
@@ -552,7 +552,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         {
             if (peer.Topics.Count >= _o.MaxTopicsPerPeer && !peer.Topics.Contains(topic))
             {
-                _log.LogDebug("{Peer} subscribed to more than {Max} topics; ignoring {Topic}", peer.Id, _o.MaxTopicsPerPeer, topic);
+                Log.TooManyTopics(_log, peer.Id, _o.MaxTopicsPerPeer, topic);
                 return;
             }
             if (peer.Topics.Add(topic))
@@ -616,7 +616,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _log.LogWarning("validator for {Topic} failed ({Reason}); ignoring the message", message.Topic, e.Message);
+                Log.ValidatorFailed(_log, message.Topic, e.Message);
                 result = ValidationResult.Ignore;
             }
         }
@@ -635,7 +635,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _log.LogError(e, "a MessageReceived handler failed");
+            Log.HandlerFailed(_log, e, "a MessageReceived handler");
         }
         Forward(message, exclude: peer.Id, author: author!);
     }
@@ -998,7 +998,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             {
                 _promises.Remove(id);
                 Penalize(promise.Peer, 1);
-                _log.LogDebug("{Peer} did not deliver message {Id} it advertised", promise.Peer, id);
+                Log.BrokenPromise(_log, promise.Peer, id);
             }
         }
         foreach (var p in _peers.Values)

@@ -120,7 +120,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             {
                 _listenAddresses.Add(Multiaddr.FromEndPoint(bound));
             }
-            _log.LogInformation("listening on {Address}", Multiaddr.FromEndPoint(bound).WithPeerId(PeerId));
+            Log.Listening(_log, Multiaddr.FromEndPoint(bound).WithPeerId(PeerId));
             _background.Add(Task.Run(() => AcceptLoopAsync(listener)));
         }
         foreach (var peer in _options.StaticPeers)
@@ -237,7 +237,7 @@ public sealed class Libp2pHost : IAsyncDisposable
                 {
                     return;
                 }
-                _log.LogWarning("accept failed: {Reason}", e.Message);
+                Log.AcceptFailed(_log, e.Message);
                 continue;
             }
             client.NoDelay = true;
@@ -255,14 +255,14 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (ConnectionLimitException e)
         {
-            _log.LogInformation("refusing connection from {Remote}: {Reason}", remote, e.Message);
+            Log.RefusingConnection(_log, remote, e.Message);
             client.Dispose();
             return;
         }
         var perIp = _inboundPerIp.AddOrUpdate(ipKey, 1, (_, n) => n + 1);
         if (perIp > _options.MaxConnectionsPerIp)
         {
-            _log.LogInformation("refusing connection from {Remote}: {Max} connections from that IP", remote, _options.MaxConnectionsPerIp);
+            Log.RefusingConnection(_log, remote, $"{_options.MaxConnectionsPerIp} connections from that IP");
             DecrementIp(ipKey);
             ReleaseSlot();
             client.Dispose();
@@ -275,7 +275,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
         {
-            _log.LogInformation("inbound connection from {Remote} dropped: {Reason}", remote, e.Message);
+            Log.InboundDropped(_log, remote, e.Message);
             DecrementIp(ipKey);
             ReleaseSlot();
             client.Dispose();
@@ -353,7 +353,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         session.Start();
         _ = connection.Closed.ContinueWith(t => OnConnectionClosed(connection, t.Result), TaskScheduler.Default);
-        _log.LogInformation("connected {Connection}", connection);
+        Log.Connected(_log, connection);
         _ = Task.Run(() => Identify.RequestAsync(connection, _cts.Token));
         if (first)
         {
@@ -370,7 +370,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _log.LogError(e, "a PeerConnected handler failed");
+            Log.HandlerFailed(_log, e, "a PeerConnected handler");
         }
     }
 
@@ -391,7 +391,7 @@ public sealed class Libp2pHost : IAsyncDisposable
                 _connections.TryRemove(connection.RemotePeer, out _);
             }
         }
-        _log.LogInformation("disconnected {Connection}: {Reason}", connection, reason);
+        Log.Disconnected(_log, connection, reason);
         if (reason.StartsWith("protocol error", StringComparison.Ordinal))
         {
             ReportMisbehaviour(connection.RemotePeer, reason);
@@ -404,7 +404,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _log.LogError(e, "a PeerDisconnected handler failed");
+                Log.HandlerFailed(_log, e, "a PeerDisconnected handler");
             }
         }
     }
@@ -412,14 +412,14 @@ public sealed class Libp2pHost : IAsyncDisposable
     /// <summary>Logs a peer's protocol violation and tells routers (gossipsub lowers its score).</summary>
     public void ReportMisbehaviour(PeerId peer, string reason)
     {
-        _log.LogInformation("peer {Peer} misbehaved: {Reason}", peer, reason);
+        Log.Misbehaved(_log, peer, reason);
         try
         {
             PeerMisbehaved?.Invoke(peer, reason);
         }
         catch (Exception e)
         {
-            _log.LogError(e, "a PeerMisbehaved handler failed");
+            Log.HandlerFailed(_log, e, "a PeerMisbehaved handler");
         }
     }
 
@@ -435,7 +435,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
             catch (Exception e) when (e is NegotiationException or OperationCanceledException or MalformedDataException)
             {
-                _log.LogDebug("stream negotiation with {Peer} failed: {Reason}", connection.RemotePeer, e.Message);
+                Log.StreamNegotiationFailed(_log, connection.RemotePeer, e.Message);
                 stream.Reset();
                 return;
             }
@@ -452,7 +452,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
         {
-            _log.LogDebug("{Protocol} stream from {Peer} ended: {Reason}", protocol, connection.RemotePeer, e.Message);
+            Log.StreamEnded(_log, protocol, connection.RemotePeer, e.Message);
             stream.Reset();
         }
         finally
@@ -490,7 +490,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
             catch (Exception e) when (e is Libp2pException or IOException or EndOfStreamException or ObjectDisposedException or SocketException)
             {
-                _log.LogInformation("dial {Address} failed, retrying in {Backoff} ms: {Reason}", address, backoff, e.Message);
+                Log.RedialScheduled(_log, address, backoff, e.Message);
             }
             try
             {

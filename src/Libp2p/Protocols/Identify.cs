@@ -75,7 +75,7 @@ public sealed class IdentifyService
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or EndOfStreamException or InvalidProtocolBufferException)
         {
-            _log.LogDebug("identify with {Peer} failed: {Reason}", connection.RemotePeer, e.Message);
+            Log.IdentifyFailed(_log, connection.RemotePeer, e.Message);
         }
         finally
         {
@@ -105,7 +105,7 @@ public sealed class IdentifyService
             }
         }
         connection.SetIdentify([.. message.Protocols], message.HasAgentVersion ? message.AgentVersion : null);
-        _log.LogDebug("identified {Peer}: {Agent}, {Count} protocols", connection.RemotePeer, message.AgentVersion, message.Protocols.Count);
+        Log.Identified(_log, connection.RemotePeer, message.AgentVersion, message.Protocols.Count);
         Identified?.Invoke(connection);
     }
 }

@@ -167,7 +167,7 @@ public sealed class Yamux : IAsyncDisposable
         }
         catch (MuxerException e)
         {
-            _log.LogInformation("yamux protocol error, closing: {Reason}", e.Message);
+            Log.YamuxProtocolError(_log, e.Message);
             await TryGoAwayAsync(1).ConfigureAwait(false);
             Close($"protocol error: {e.Message}");
         }
@@ -277,7 +277,7 @@ public sealed class Yamux : IAsyncDisposable
         if (Interlocked.Increment(ref _inbound) > MaxInboundStreams)
         {
             Interlocked.Decrement(ref _inbound);
-            _log.LogDebug("refusing stream {Id}: {Max} inbound streams open", id, MaxInboundStreams);
+            Log.StreamRefused(_log, id, MaxInboundStreams);
             _ = WriteFrameAsync(FrameType.WindowUpdate, Flags.Rst, id, 0, default, CancellationToken.None).AsTask()
                 .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
             return null;
@@ -293,7 +293,7 @@ public sealed class Yamux : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _log.LogDebug("inbound stream {Id} ended: {Reason}", id, e.Message);
+                Log.InboundStreamEnded(_log, id, e.Message);
                 stream.Reset();
             }
         });
@@ -331,7 +331,7 @@ public sealed class Yamux : IAsyncDisposable
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    _log.LogInformation("yamux keepalive unanswered for {Ms} ms: closing half-open connection", PingTimeoutMs);
+                    Log.KeepaliveTimeout(_log, PingTimeoutMs);
                     Close("keepalive ping timed out (half-open connection)");
                     return;
                 }
