@@ -127,7 +127,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         return true;
     });
 
-    /// <summary>Signs and publishes; returns how many peers it was sent to.</summary>
+    /// <summary>Signs and publishes; returns how many peers it was queued for (a peer whose send queue is full misses it).</summary>
     /// <exception cref="MessageTooLargeException">data is above <see cref="GossipsubOptions.MaxMessageBytes"/>.</exception>
     public Task<int> PublishAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
@@ -467,11 +467,13 @@ public sealed class GossipsubRouter : IAsyncDisposable
         }
     }
 
-    private void Send(PeerState peer, RPC rpc)
+    /// <summary>Queues an RPC for a peer; false (and logged) when its queue is full.</summary>
+    private bool Send(PeerState peer, RPC rpc)
     {
         if (peer.Queue.Writer.TryWrite(rpc))
         {
             Interlocked.Increment(ref peer.Pending);
+            return true;
         }
         else
         {
@@ -480,6 +482,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             {
                 Log.SendQueueFull(_log, peer.Id, _o.PeerSendQueueLength, peer.Dropped);
             }
+            return false;
         }
     }
 
@@ -886,8 +889,10 @@ public sealed class GossipsubRouter : IAsyncDisposable
         var sent = 0;
         foreach (var p in targets.ToList())
         {
-            Send(p, rpc);
-            sent++;
+            if (Send(p, rpc))
+            {
+                sent++;
+            }
         }
         return sent;
     }

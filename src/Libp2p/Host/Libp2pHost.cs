@@ -63,6 +63,36 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Addresses a peer can dial, with <c>/p2p/&lt;id&gt;</c>: a wildcard bind (0.0.0.0) becomes each
+    /// local IPv4 address of an interface that is up, loopback first. Identify advertises these.
+    /// </summary>
+    public IReadOnlyList<Multiaddr> AdvertisedAddresses
+    {
+        get
+        {
+            var result = new List<Multiaddr>();
+            foreach (var address in ListenAddresses)
+            {
+                address.TryGetTcpTarget(out var ip, out var port);
+                if (ip != IPAddress.Any.ToString())
+                {
+                    result.Add(address);
+                    continue;
+                }
+                var locals = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                    .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+                    .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                    .Select(u => u.Address)
+                    .Where(a => a.AddressFamily == AddressFamily.InterNetwork)
+                    .OrderBy(a => IPAddress.IsLoopback(a) ? 0 : 1)
+                    .Distinct();
+                result.AddRange(locals.Select(local => Multiaddr.FromEndPoint(new IPEndPoint(local, port)).WithPeerId(PeerId)));
+            }
+            return result;
+        }
+    }
+
     /// <summary>A peer's first connection is up (raised once per peer until it fully disconnects).</summary>
     public event Action<Connection>? PeerConnected;
     /// <summary>A peer's last connection closed.</summary>

@@ -44,7 +44,7 @@ public sealed class IdentifyService
             ObservedAddr = ByteString.CopyFrom(connection.RemoteAddress.WithoutPeerId().ToBytes()),
         };
         message.Protocols.AddRange(_host.Protocols);
-        foreach (var a in _host.ListenAddresses)
+        foreach (var a in _host.AdvertisedAddresses)
         {
             message.ListenAddrs.Add(ByteString.CopyFrom(a.WithoutPeerId().ToBytes()));
         }

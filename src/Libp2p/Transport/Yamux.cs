@@ -46,8 +46,14 @@ public sealed class Yamux : IAsyncDisposable
     private Task? _keepAlive;
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Yamux(Stream secure, bool isClient, ILogger log, Func<YamuxStream, Task> onInbound)
+    private readonly int _keepAliveIntervalMs;
+    private readonly int _pingTimeoutMs;
+
+    public Yamux(Stream secure, bool isClient, ILogger log, Func<YamuxStream, Task> onInbound,
+        int keepAliveIntervalMs = KeepAliveIntervalMs, int pingTimeoutMs = PingTimeoutMs)
     {
+        _keepAliveIntervalMs = keepAliveIntervalMs;
+        _pingTimeoutMs = pingTimeoutMs;
         _secure = secure;
         _isClient = isClient;
         _log = log;
@@ -322,16 +328,16 @@ public sealed class Yamux : IAsyncDisposable
         {
             while (!ct.IsCancellationRequested)
             {
-                await Task.Delay(KeepAliveIntervalMs, ct).ConfigureAwait(false);
+                await Task.Delay(_keepAliveIntervalMs, ct).ConfigureAwait(false);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(PingTimeoutMs);
+                timeout.CancelAfter(_pingTimeoutMs);
                 try
                 {
                     await PingAsync(timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    Log.KeepaliveTimeout(_log, PingTimeoutMs);
+                    Log.KeepaliveTimeout(_log, _pingTimeoutMs);
                     Close("keepalive ping timed out (half-open connection)");
                     return;
                 }

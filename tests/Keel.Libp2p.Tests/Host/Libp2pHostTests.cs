@@ -130,6 +130,22 @@ public sealed class Libp2pHostTests
     }
 
     [Fact]
+    public async Task Wildcard_bind_is_advertised_as_dialable_addresses()
+    {
+        await using var host = await TestHosts.StartAsync(configure: o => new Libp2pHostOptions
+        {
+            Identity = o.Identity, ListenAddresses = [Multiaddr.Parse("/ip4/0.0.0.0/tcp/0")],
+        });
+        var advertised = host.AdvertisedAddresses;
+        Assert.NotEmpty(advertised);
+        Assert.StartsWith("/ip4/127.0.0.1/tcp/", advertised[0].ToString());
+        Assert.All(advertised, a => Assert.Equal(host.PeerId, a.PeerId));
+        Assert.DoesNotContain(advertised, a => a.ToString().Contains("0.0.0.0"));
+        await using var other = await TestHosts.StartAsync();
+        await other.DialAsync(advertised[0]);
+    }
+
+    [Fact]
     public void Inconsistent_limits_are_refused_at_start_up()
     {
         Assert.Throws<ArgumentException>(() => Libp2pHost.Create(new Libp2pHostOptions { Identity = Ed25519IdentityKey.Generate(), MaxConnections = 1, MaxConnectionsPerPeer = 2 }));
