@@ -131,7 +131,8 @@ public sealed class Libp2pHost : IAsyncDisposable
 
     public bool IsConnected(PeerId peer) => GetConnection(peer) is not null;
 
-    public async Task StartAsync(CancellationToken ct = default)
+    /// <summary>Binds the listen addresses and starts dialling static peers and bootnodes; returns once bound.</summary>
+    public Task StartAsync(CancellationToken ct = default)
     {
         if (_started)
         {
@@ -161,7 +162,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         {
             _background.Add(Task.Run(() => KeepConnectedAsync(peer, forever: false)));
         }
-        await Task.CompletedTask.ConfigureAwait(false);
+        return Task.CompletedTask;
     }
 
     /// <summary>

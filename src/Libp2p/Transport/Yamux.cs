@@ -213,11 +213,6 @@ public sealed class Yamux : IAsyncDisposable
             default:
                 throw new MuxerException($"unknown frame type {(byte)type}");
         }
-        if (type == FrameType.Data && length > InitialWindowBytes * 64L)
-        {
-            throw new MuxerException($"data frame of {length} bytes");
-        }
-
         YamuxStream? stream;
         if (flags.HasFlag(Flags.Syn))
         {
