@@ -130,7 +130,12 @@ public sealed class PingService
         host.SetStreamHandler(ProtocolId, ServeAsync);
     }
 
-    private static async Task ServeAsync(YamuxStream stream, Connection connection, CancellationToken ct)
+    private long _echoesServed;
+
+    /// <summary>Ping payloads echoed so far (js's connection monitor sends one every 10 s per connection).</summary>
+    public long EchoesServed => Interlocked.Read(ref _echoesServed);
+
+    private async Task ServeAsync(YamuxStream stream, Connection connection, CancellationToken ct)
     {
         var buffer = new byte[PayloadBytes];
         for (var i = 0; i < MaxEchoesPerStream; i++)
@@ -146,6 +151,7 @@ public sealed class PingService
                 read += n;
             }
             await stream.WriteAsync(buffer, ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _echoesServed);
         }
     }
 
