@@ -43,7 +43,8 @@ public sealed class GossipsubOptions
     public int RouterQueueLength { get; init; } = 4_096;
     public int MaxTopicsPerPeer { get; init; } = 512;
     public int MaxTopicBytes { get; init; } = 256;
-    public int MaxSeenEntries { get; init; } = 1_000_000;
+    /// <summary>Seen-cache cap: about 300 bytes per id, so 250k ids stay under 100 MB even under a flood.</summary>
+    public int MaxSeenEntries { get; init; } = 250_000;
     public int ValidationTimeoutMs { get; init; } = 5_000;
     public bool FloodPublish { get; init; } = true;
 
