@@ -75,7 +75,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         _host = host;
         _identity = host.Options.Identity;
         _log = host.Loggers.CreateLogger("Keel.Libp2p.Gossipsub");
-        _mcache = new MessageCache(_o.McacheLength, _o.McacheGossip);
+        _mcache = new MessageCache(_o.McacheLength, _o.McacheGossip, _o.MaxMcacheBytes);
         _seen = new SeenCache(TimeSpan.FromMilliseconds(_o.SeenTtlMs), _o.MaxSeenEntries);
         // Seqnos start at the clock so that a restarted node does not reuse ids its peers still remember.
         _seqNo = (ulong)DateTime.UtcNow.Ticks;
