@@ -1,7 +1,7 @@
 // A js-libp2p peer for Keel's interop tests and benchmarks, driven by arguments and stdin lines.
 //   node peer.mjs [--port P] [--seed HEX32 | --secp256k1] [--topic T]... [--dial MULTIADDR]
 // stdout (one event per line):
-//   PEER <id> | LISTEN <multiaddr> | CONNECTED <id> | IDENTIFY <id> <agent> <protocol,...>
+//   PEER <id> | LISTEN <multiaddr> | CONNECTED <id> | DISCONNECTED <id> | IDENTIFY <id> <agent> <protocol,...>
 //   SUBSCRIBED <id> <topic> | MSG <topic> <from> <utf8 data> | PING <ms> | PUBLISHED <topic> <peers>
 //   RECEIVED <topic> <count> <ms since first> | SENT <count> <ms> | DIALED <id> <ms> | ERROR <text>
 // stdin commands:
@@ -51,6 +51,7 @@ const pubsub = node.services.pubsub
 const expectations = new Map() // topic -> { want, got, first }
 
 node.addEventListener('peer:connect', (e) => say(`CONNECTED ${e.detail.toString()}`))
+node.addEventListener('peer:disconnect', (e) => say(`DISCONNECTED ${e.detail.toString()}`))
 node.addEventListener('peer:identify', (e) =>
   say(`IDENTIFY ${e.detail.peerId.toString()} ${e.detail.agentVersion ?? '-'} ${(e.detail.protocols ?? []).join(',')}`))
 pubsub.addEventListener('subscription-change', (e) => {

@@ -6,8 +6,13 @@ namespace Keel.Libp2p.Gossipsub;
 /// Recent messages by id, in heartbeat windows: IWANT is served from all windows, IHAVE
 /// advertises the newest <c>gossip</c> windows, and the oldest window falls off each heartbeat.
 /// </summary>
-internal sealed class MessageCache(int windows, int gossipWindows)
+internal sealed class MessageCache(int windows, int gossipWindows, long maxBytes = long.MaxValue)
 {
+    private long _bytes;
+
+    /// <summary>Bytes of message data held (the cap makes a flood evict old windows early instead of growing memory).</summary>
+    public long Bytes => _bytes;
+
     internal sealed class Entry(Message message, string topic)
     {
         public Message Message { get; } = message;
@@ -23,12 +28,35 @@ internal sealed class MessageCache(int windows, int gossipWindows)
 
     public bool Put(string id, Message message)
     {
-        if (!_entries.TryAdd(id, new Entry(message, message.Topic)))
+        if (_entries.ContainsKey(id))
         {
             return false;
         }
+        var size = message.CalculateSize();
+        while (_bytes + size > maxBytes && _windows.Count > 1)
+        {
+            EvictOldest();
+        }
+        if (_bytes + size > maxBytes)
+        {
+            return false; // even the newest window is full: serve this one from nowhere rather than grow
+        }
+        _entries[id] = new Entry(message, message.Topic);
         _windows.First!.Value.Add((id, message.Topic));
+        _bytes += size;
         return true;
+    }
+
+    private void EvictOldest()
+    {
+        foreach (var (id, _) in _windows.Last!.Value)
+        {
+            if (_entries.Remove(id, out var e))
+            {
+                _bytes -= e.Message.CalculateSize();
+            }
+        }
+        _windows.RemoveLast();
     }
 
     public Entry? Get(string id) => _entries.GetValueOrDefault(id);
@@ -56,11 +84,7 @@ internal sealed class MessageCache(int windows, int gossipWindows)
         _windows.AddFirst([]);
         while (_windows.Count > windows)
         {
-            foreach (var (id, _) in _windows.Last!.Value)
-            {
-                _entries.Remove(id);
-            }
-            _windows.RemoveLast();
+            EvictOldest();
         }
     }
 }

@@ -43,7 +43,10 @@ public sealed class GossipsubOptions
     public int RouterQueueLength { get; init; } = 4_096;
     public int MaxTopicsPerPeer { get; init; } = 512;
     public int MaxTopicBytes { get; init; } = 256;
-    public int MaxSeenEntries { get; init; } = 1_000_000;
+    /// <summary>Message-cache cap in bytes; beyond it the oldest windows go early.</summary>
+    public long MaxMcacheBytes { get; init; } = 256L * 1024 * 1024;
+    /// <summary>Seen-cache cap: about 300 bytes per id, so 250k ids stay under 100 MB even under a flood.</summary>
+    public int MaxSeenEntries { get; init; } = 250_000;
     public int ValidationTimeoutMs { get; init; } = 5_000;
     public bool FloodPublish { get; init; } = true;
 
@@ -76,6 +79,10 @@ public sealed class GossipsubOptions
         if (McacheGossip > McacheLength || McacheGossip < 1)
         {
             throw new ArgumentException("gossipsub needs 1 <= mcache_gossip <= mcache_len");
+        }
+        if (MaxMcacheBytes < MaxRpcBytes)
+        {
+            throw new ArgumentException("the message cache must hold at least one largest RPC");
         }
         if (MaxMessageBytes >= MaxRpcBytes)
         {

@@ -43,6 +43,9 @@ public sealed class GossipsubRouter : IAsyncDisposable
     private readonly SeenCache _seen;
     private readonly List<TaskCompletionSource> _topicPeerWaiters = [];
     private ulong _seqNo;
+    private readonly Action<Connection> _onConnected;
+    private readonly Action<PeerId> _onDisconnected;
+    private readonly Action<PeerId, string> _onMisbehaved;
 
     private sealed class PeerState(PeerId id, Connection connection, Channel<RPC> queue)
     {
@@ -72,16 +75,19 @@ public sealed class GossipsubRouter : IAsyncDisposable
         _host = host;
         _identity = host.Options.Identity;
         _log = host.Loggers.CreateLogger("Keel.Libp2p.Gossipsub");
-        _mcache = new MessageCache(_o.McacheLength, _o.McacheGossip);
+        _mcache = new MessageCache(_o.McacheLength, _o.McacheGossip, _o.MaxMcacheBytes);
         _seen = new SeenCache(TimeSpan.FromMilliseconds(_o.SeenTtlMs), _o.MaxSeenEntries);
         // Seqnos start at the clock so that a restarted node does not reuse ids its peers still remember.
         _seqNo = (ulong)DateTime.UtcNow.Ticks;
         _events = Channel.CreateBounded<Func<Task>>(new BoundedChannelOptions(_o.RouterQueueLength) { SingleReader = true });
         host.SetStreamHandler(ProtocolId, HandleInboundStreamAsync);
         host.SetStreamHandler(ProtocolIdV10, HandleInboundStreamAsync);
-        host.PeerConnected += c => Post(() => OnPeerConnected(c));
-        host.PeerDisconnected += p => Post(() => OnPeerDisconnected(p));
-        host.PeerMisbehaved += (p, _) => Post(() => Penalize(p, 1));
+        _onConnected = c => Post(() => OnPeerConnected(c));
+        _onDisconnected = p => Post(() => OnPeerDisconnected(p));
+        _onMisbehaved = (p, _) => Post(() => Penalize(p, 1));
+        host.PeerConnected += _onConnected;
+        host.PeerDisconnected += _onDisconnected;
+        host.PeerMisbehaved += _onMisbehaved;
         _loop = Task.Run(LoopAsync);
         _ticker = Task.Run(TickAsync);
         foreach (var peer in host.ConnectedPeers)
@@ -121,7 +127,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         return true;
     });
 
-    /// <summary>Signs and publishes; returns how many peers it was sent to.</summary>
+    /// <summary>Signs and publishes; returns how many peers it was queued for (a peer whose send queue is full misses it).</summary>
     /// <exception cref="MessageTooLargeException">data is above <see cref="GossipsubOptions.MaxMessageBytes"/>.</exception>
     public Task<int> PublishAsync(string topic, ReadOnlyMemory<byte> data, CancellationToken ct = default)
     {
@@ -229,7 +235,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    _log.LogError(e, "gossipsub event failed");
+                    Log.HandlerFailed(_log, e, "gossipsub event");
                 }
             }
         }
@@ -355,7 +361,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
                         }
                         catch (NegotiationException)
                         {
-                            _log.LogDebug("{Peer} does not speak gossipsub", peer.Id);
+                            Log.NoGossipsub(_log, peer.Id);
                             Post(() => Forget(peer));
                             return;
                         }
@@ -384,7 +390,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (Exception e) when (e is Libp2pException or IOException or ObjectDisposedException)
             {
-                _log.LogDebug("gossipsub stream to {Peer} broke ({Reason}); attempt {Attempt} of {Max} to reopen", peer.Id, e.Message, attempt + 1, MaxStreamReopens);
+                Log.GossipStreamBroke(_log, peer.Id, e.Message, attempt + 1, MaxStreamReopens);
             }
             catch (OperationCanceledException)
             {
@@ -410,7 +416,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
                 return; // the host's PeerDisconnected event cleans up
             }
         }
-        _log.LogInformation("gossipsub stream to {Peer} failed {Max} times; dropping the peer from the router", peer.Id, MaxStreamReopens);
+        Log.GossipStreamGaveUp(_log, peer.Id, MaxStreamReopens);
         Post(() => Forget(peer));
     }
 
@@ -435,7 +441,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (Exception e) when (e is MessageTooLargeException or MalformedDataException)
             {
-                _log.LogInformation("dropping gossipsub stream from {Peer}: {Reason}", connection.RemotePeer, e.Message);
+                Log.GossipStreamDropped(_log, connection.RemotePeer, e.Message);
                 Post(() => Penalize(connection.RemotePeer, 1));
                 stream.Reset();
                 return;
@@ -451,7 +457,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (InvalidProtocolBufferException e)
             {
-                _log.LogInformation("dropping gossipsub stream from {Peer}: malformed RPC ({Reason})", connection.RemotePeer, e.Message);
+                Log.GossipStreamDropped(_log, connection.RemotePeer, $"malformed RPC ({e.Message})");
                 Post(() => Penalize(connection.RemotePeer, 1));
                 stream.Reset();
                 return;
@@ -461,19 +467,22 @@ public sealed class GossipsubRouter : IAsyncDisposable
         }
     }
 
-    private void Send(PeerState peer, RPC rpc)
+    /// <summary>Queues an RPC for a peer; false (and logged) when its queue is full.</summary>
+    private bool Send(PeerState peer, RPC rpc)
     {
         if (peer.Queue.Writer.TryWrite(rpc))
         {
             Interlocked.Increment(ref peer.Pending);
+            return true;
         }
         else
         {
             peer.Dropped++;
             if (peer.Dropped == 1 || peer.Dropped % 1000 == 0)
             {
-                _log.LogInformation("send queue to {Peer} full ({Length}): dropped {Count} RPCs so far", peer.Id, _o.PeerSendQueueLength, peer.Dropped);
+                Log.SendQueueFull(_log, peer.Id, _o.PeerSendQueueLength, peer.Dropped);
             }
+            return false;
         }
     }
 
@@ -504,7 +513,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
     private void RecordInvalid(PeerId peer, string reason)
     {
         ScoreOf(peer).InvalidMessages += 1;
-        _log.LogInformation("rejected message from {Peer}: {Reason} (score now {Score:F1})", peer, reason, Score(peer));
+        Log.MessageRejected(_log, peer, reason, Score(peer));
     }
 
     // ---- RPC handling -----------------------------------------------------------------------
@@ -518,7 +527,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         }
         if (Score(from) < _o.GraylistThreshold)
         {
-            _log.LogDebug("ignoring RPC from graylisted {Peer}", from);
+            Log.Graylisted(_log, from);
             return;
         }
         foreach (var sub in rpc.Subscriptions)
@@ -546,7 +555,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         {
             if (peer.Topics.Count >= _o.MaxTopicsPerPeer && !peer.Topics.Contains(topic))
             {
-                _log.LogDebug("{Peer} subscribed to more than {Max} topics; ignoring {Topic}", peer.Id, _o.MaxTopicsPerPeer, topic);
+                Log.TooManyTopics(_log, peer.Id, _o.MaxTopicsPerPeer, topic);
                 return;
             }
             if (peer.Topics.Add(topic))
@@ -610,7 +619,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _log.LogWarning("validator for {Topic} failed ({Reason}); ignoring the message", message.Topic, e.Message);
+                Log.ValidatorFailed(_log, message.Topic, e.Message);
                 result = ValidationResult.Ignore;
             }
         }
@@ -629,7 +638,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _log.LogError(e, "a MessageReceived handler failed");
+            Log.HandlerFailed(_log, e, "a MessageReceived handler");
         }
         Forward(message, exclude: peer.Id, author: author!);
     }
@@ -880,8 +889,10 @@ public sealed class GossipsubRouter : IAsyncDisposable
         var sent = 0;
         foreach (var p in targets.ToList())
         {
-            Send(p, rpc);
-            sent++;
+            if (Send(p, rpc))
+            {
+                sent++;
+            }
         }
         return sent;
     }
@@ -992,7 +1003,7 @@ public sealed class GossipsubRouter : IAsyncDisposable
             {
                 _promises.Remove(id);
                 Penalize(promise.Peer, 1);
-                _log.LogDebug("{Peer} did not deliver message {Id} it advertised", promise.Peer, id);
+                Log.BrokenPromise(_log, promise.Peer, id);
             }
         }
         foreach (var p in _peers.Values)
@@ -1101,6 +1112,11 @@ public sealed class GossipsubRouter : IAsyncDisposable
         {
             return;
         }
+        _host.PeerConnected -= _onConnected;
+        _host.PeerDisconnected -= _onDisconnected;
+        _host.PeerMisbehaved -= _onMisbehaved;
+        _host.RemoveStreamHandler(ProtocolId);
+        _host.RemoveStreamHandler(ProtocolIdV10);
         _cts.Cancel();
         _events.Writer.TryComplete();
         try

@@ -63,6 +63,36 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Addresses a peer can dial, with <c>/p2p/&lt;id&gt;</c>: a wildcard bind (0.0.0.0) becomes each
+    /// local IPv4 address of an interface that is up, loopback first. Identify advertises these.
+    /// </summary>
+    public IReadOnlyList<Multiaddr> AdvertisedAddresses
+    {
+        get
+        {
+            var result = new List<Multiaddr>();
+            foreach (var address in ListenAddresses)
+            {
+                address.TryGetTcpTarget(out var ip, out var port);
+                if (ip != IPAddress.Any.ToString())
+                {
+                    result.Add(address);
+                    continue;
+                }
+                var locals = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+                    .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+                    .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+                    .Select(u => u.Address)
+                    .Where(a => a.AddressFamily == AddressFamily.InterNetwork)
+                    .OrderBy(a => IPAddress.IsLoopback(a) ? 0 : 1)
+                    .Distinct();
+                result.AddRange(locals.Select(local => Multiaddr.FromEndPoint(new IPEndPoint(local, port)).WithPeerId(PeerId)));
+            }
+            return result;
+        }
+    }
+
     /// <summary>A peer's first connection is up (raised once per peer until it fully disconnects).</summary>
     public event Action<Connection>? PeerConnected;
     /// <summary>A peer's last connection closed.</summary>
@@ -101,7 +131,8 @@ public sealed class Libp2pHost : IAsyncDisposable
 
     public bool IsConnected(PeerId peer) => GetConnection(peer) is not null;
 
-    public async Task StartAsync(CancellationToken ct = default)
+    /// <summary>Binds the listen addresses and starts dialling static peers and bootnodes; returns once bound.</summary>
+    public Task StartAsync(CancellationToken ct = default)
     {
         if (_started)
         {
@@ -120,7 +151,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             {
                 _listenAddresses.Add(Multiaddr.FromEndPoint(bound));
             }
-            _log.LogInformation("listening on {Address}", Multiaddr.FromEndPoint(bound).WithPeerId(PeerId));
+            Log.Listening(_log, Multiaddr.FromEndPoint(bound).WithPeerId(PeerId));
             _background.Add(Task.Run(() => AcceptLoopAsync(listener)));
         }
         foreach (var peer in _options.StaticPeers)
@@ -131,7 +162,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         {
             _background.Add(Task.Run(() => KeepConnectedAsync(peer, forever: false)));
         }
-        await Task.CompletedTask.ConfigureAwait(false);
+        return Task.CompletedTask;
     }
 
     /// <summary>
@@ -237,7 +268,7 @@ public sealed class Libp2pHost : IAsyncDisposable
                 {
                     return;
                 }
-                _log.LogWarning("accept failed: {Reason}", e.Message);
+                Log.AcceptFailed(_log, e.Message);
                 continue;
             }
             client.NoDelay = true;
@@ -255,14 +286,14 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (ConnectionLimitException e)
         {
-            _log.LogInformation("refusing connection from {Remote}: {Reason}", remote, e.Message);
+            Log.RefusingConnection(_log, remote, e.Message);
             client.Dispose();
             return;
         }
         var perIp = _inboundPerIp.AddOrUpdate(ipKey, 1, (_, n) => n + 1);
         if (perIp > _options.MaxConnectionsPerIp)
         {
-            _log.LogInformation("refusing connection from {Remote}: {Max} connections from that IP", remote, _options.MaxConnectionsPerIp);
+            Log.RefusingConnection(_log, remote, $"{_options.MaxConnectionsPerIp} connections from that IP");
             DecrementIp(ipKey);
             ReleaseSlot();
             client.Dispose();
@@ -275,7 +306,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
         {
-            _log.LogInformation("inbound connection from {Remote} dropped: {Reason}", remote, e.Message);
+            Log.InboundDropped(_log, remote, e.Message);
             DecrementIp(ipKey);
             ReleaseSlot();
             client.Dispose();
@@ -353,7 +384,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         session.Start();
         _ = connection.Closed.ContinueWith(t => OnConnectionClosed(connection, t.Result), TaskScheduler.Default);
-        _log.LogInformation("connected {Connection}", connection);
+        Log.Connected(_log, connection);
         _ = Task.Run(() => Identify.RequestAsync(connection, _cts.Token));
         if (first)
         {
@@ -370,7 +401,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (Exception e)
         {
-            _log.LogError(e, "a PeerConnected handler failed");
+            Log.HandlerFailed(_log, e, "a PeerConnected handler");
         }
     }
 
@@ -391,7 +422,7 @@ public sealed class Libp2pHost : IAsyncDisposable
                 _connections.TryRemove(connection.RemotePeer, out _);
             }
         }
-        _log.LogInformation("disconnected {Connection}: {Reason}", connection, reason);
+        Log.Disconnected(_log, connection, reason);
         if (reason.StartsWith("protocol error", StringComparison.Ordinal))
         {
             ReportMisbehaviour(connection.RemotePeer, reason);
@@ -404,7 +435,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _log.LogError(e, "a PeerDisconnected handler failed");
+                Log.HandlerFailed(_log, e, "a PeerDisconnected handler");
             }
         }
     }
@@ -412,14 +443,14 @@ public sealed class Libp2pHost : IAsyncDisposable
     /// <summary>Logs a peer's protocol violation and tells routers (gossipsub lowers its score).</summary>
     public void ReportMisbehaviour(PeerId peer, string reason)
     {
-        _log.LogInformation("peer {Peer} misbehaved: {Reason}", peer, reason);
+        Log.Misbehaved(_log, peer, reason);
         try
         {
             PeerMisbehaved?.Invoke(peer, reason);
         }
         catch (Exception e)
         {
-            _log.LogError(e, "a PeerMisbehaved handler failed");
+            Log.HandlerFailed(_log, e, "a PeerMisbehaved handler");
         }
     }
 
@@ -435,7 +466,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
             catch (Exception e) when (e is NegotiationException or OperationCanceledException or MalformedDataException)
             {
-                _log.LogDebug("stream negotiation with {Peer} failed: {Reason}", connection.RemotePeer, e.Message);
+                Log.StreamNegotiationFailed(_log, connection.RemotePeer, e.Message);
                 stream.Reset();
                 return;
             }
@@ -452,7 +483,7 @@ public sealed class Libp2pHost : IAsyncDisposable
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or EndOfStreamException or ObjectDisposedException)
         {
-            _log.LogDebug("{Protocol} stream from {Peer} ended: {Reason}", protocol, connection.RemotePeer, e.Message);
+            Log.StreamEnded(_log, protocol, connection.RemotePeer, e.Message);
             stream.Reset();
         }
         finally
@@ -490,7 +521,7 @@ public sealed class Libp2pHost : IAsyncDisposable
             }
             catch (Exception e) when (e is Libp2pException or IOException or EndOfStreamException or ObjectDisposedException or SocketException)
             {
-                _log.LogInformation("dial {Address} failed, retrying in {Backoff} ms: {Reason}", address, backoff, e.Message);
+                Log.RedialScheduled(_log, address, backoff, e.Message);
             }
             try
             {

@@ -81,6 +81,12 @@ public sealed class PeerId : IEquatable<PeerId>
         {
             throw new MalformedDataException("peer id text is empty or too long");
         }
+        // Both alphabets are ASCII letters and digits; SimpleBase indexes lookup tables by char
+        // code and throws IndexOutOfRange on anything else (found by the decoder fuzz test).
+        if (!text.All(char.IsAsciiLetterOrDigit))
+        {
+            throw new MalformedDataException("peer id text has characters outside base58 and base32");
+        }
         if (text[0] == '1' || text.StartsWith("Qm", StringComparison.Ordinal))
         {
             byte[] bytes;

@@ -146,6 +146,16 @@ public sealed class JsPeer : IAsyncDisposable
         }
     }
 
+    /// <summary>CPU time the node process has used so far (benchmarks divide by it on busy machines).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.HasExited ? TimeSpan.Zero : _process.TotalProcessorTime;
+        }
+    }
+
     public async Task SendAsync(string command)
     {
         await _process.StandardInput.WriteLineAsync(command);

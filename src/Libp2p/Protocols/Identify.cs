@@ -44,7 +44,7 @@ public sealed class IdentifyService
             ObservedAddr = ByteString.CopyFrom(connection.RemoteAddress.WithoutPeerId().ToBytes()),
         };
         message.Protocols.AddRange(_host.Protocols);
-        foreach (var a in _host.ListenAddresses)
+        foreach (var a in _host.AdvertisedAddresses)
         {
             message.ListenAddrs.Add(ByteString.CopyFrom(a.WithoutPeerId().ToBytes()));
         }
@@ -75,7 +75,7 @@ public sealed class IdentifyService
         }
         catch (Exception e) when (e is Libp2pException or IOException or OperationCanceledException or EndOfStreamException or InvalidProtocolBufferException)
         {
-            _log.LogDebug("identify with {Peer} failed: {Reason}", connection.RemotePeer, e.Message);
+            Log.IdentifyFailed(_log, connection.RemotePeer, e.Message);
         }
         finally
         {
@@ -105,7 +105,7 @@ public sealed class IdentifyService
             }
         }
         connection.SetIdentify([.. message.Protocols], message.HasAgentVersion ? message.AgentVersion : null);
-        _log.LogDebug("identified {Peer}: {Agent}, {Count} protocols", connection.RemotePeer, message.AgentVersion, message.Protocols.Count);
+        Log.Identified(_log, connection.RemotePeer, message.AgentVersion, message.Protocols.Count);
         Identified?.Invoke(connection);
     }
 }
@@ -130,7 +130,12 @@ public sealed class PingService
         host.SetStreamHandler(ProtocolId, ServeAsync);
     }
 
-    private static async Task ServeAsync(YamuxStream stream, Connection connection, CancellationToken ct)
+    private long _echoesServed;
+
+    /// <summary>Ping payloads echoed so far (js's connection monitor sends one every 10 s per connection).</summary>
+    public long EchoesServed => Interlocked.Read(ref _echoesServed);
+
+    private async Task ServeAsync(YamuxStream stream, Connection connection, CancellationToken ct)
     {
         var buffer = new byte[PayloadBytes];
         for (var i = 0; i < MaxEchoesPerStream; i++)
@@ -146,6 +151,7 @@ public sealed class PingService
                 read += n;
             }
             await stream.WriteAsync(buffer, ct).ConfigureAwait(false);
+            Interlocked.Increment(ref _echoesServed);
         }
     }
 

@@ -128,7 +128,7 @@ public sealed class RequestResponse
             }
             catch (MessageTooLargeException e)
             {
-                _log.LogInformation("request from {Peer} refused: {Reason}", connection.RemotePeer, e.Message);
+                Log.RequestRefused(_log, connection.RemotePeer, e.Message);
                 await RespondAsync(stream, ResponseStatus.TooLarge, [], timeout.Token).ConfigureAwait(false);
                 return;
             }
@@ -144,7 +144,7 @@ public sealed class RequestResponse
             }
             catch (MalformedDataException e)
             {
-                _log.LogInformation("malformed request from {Peer}: {Reason}", connection.RemotePeer, e.Message);
+                Log.MalformedRequest(_log, connection.RemotePeer, e.Message);
                 _host.ReportMisbehaviour(connection.RemotePeer, $"malformed request: {e.Message}");
                 stream.Reset();
                 return;
@@ -166,13 +166,13 @@ public sealed class RequestResponse
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                _log.LogWarning("handler for {Method} failed: {Reason}", method, e.Message);
+                Log.RequestHandlerFailed(_log, method, e.Message);
                 await RespondAsync(stream, ResponseStatus.Error, Encoding.UTF8.GetBytes(e.Message), timeout.Token).ConfigureAwait(false);
                 return;
             }
             if (response.Length > MaxResponseBytes)
             {
-                _log.LogWarning("handler for {Method} produced {Size} bytes, above {Max}", method, response.Length, MaxResponseBytes);
+                Log.ResponseTooLarge(_log, method, response.Length, MaxResponseBytes);
                 await RespondAsync(stream, ResponseStatus.Error, "response too large"u8.ToArray(), timeout.Token).ConfigureAwait(false);
                 return;
             }

@@ -46,8 +46,14 @@ public sealed class Yamux : IAsyncDisposable
     private Task? _keepAlive;
     private readonly TaskCompletionSource<string> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Yamux(Stream secure, bool isClient, ILogger log, Func<YamuxStream, Task> onInbound)
+    private readonly int _keepAliveIntervalMs;
+    private readonly int _pingTimeoutMs;
+
+    public Yamux(Stream secure, bool isClient, ILogger log, Func<YamuxStream, Task> onInbound,
+        int keepAliveIntervalMs = KeepAliveIntervalMs, int pingTimeoutMs = PingTimeoutMs)
     {
+        _keepAliveIntervalMs = keepAliveIntervalMs;
+        _pingTimeoutMs = pingTimeoutMs;
         _secure = secure;
         _isClient = isClient;
         _log = log;
@@ -167,7 +173,7 @@ public sealed class Yamux : IAsyncDisposable
         }
         catch (MuxerException e)
         {
-            _log.LogInformation("yamux protocol error, closing: {Reason}", e.Message);
+            Log.YamuxProtocolError(_log, e.Message);
             await TryGoAwayAsync(1).ConfigureAwait(false);
             Close($"protocol error: {e.Message}");
         }
@@ -207,11 +213,6 @@ public sealed class Yamux : IAsyncDisposable
             default:
                 throw new MuxerException($"unknown frame type {(byte)type}");
         }
-        if (type == FrameType.Data && length > InitialWindowBytes * 64L)
-        {
-            throw new MuxerException($"data frame of {length} bytes");
-        }
-
         YamuxStream? stream;
         if (flags.HasFlag(Flags.Syn))
         {
@@ -277,7 +278,7 @@ public sealed class Yamux : IAsyncDisposable
         if (Interlocked.Increment(ref _inbound) > MaxInboundStreams)
         {
             Interlocked.Decrement(ref _inbound);
-            _log.LogDebug("refusing stream {Id}: {Max} inbound streams open", id, MaxInboundStreams);
+            Log.StreamRefused(_log, id, MaxInboundStreams);
             _ = WriteFrameAsync(FrameType.WindowUpdate, Flags.Rst, id, 0, default, CancellationToken.None).AsTask()
                 .ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
             return null;
@@ -293,7 +294,7 @@ public sealed class Yamux : IAsyncDisposable
             }
             catch (Exception e)
             {
-                _log.LogDebug("inbound stream {Id} ended: {Reason}", id, e.Message);
+                Log.InboundStreamEnded(_log, id, e.Message);
                 stream.Reset();
             }
         });
@@ -322,16 +323,16 @@ public sealed class Yamux : IAsyncDisposable
         {
             while (!ct.IsCancellationRequested)
             {
-                await Task.Delay(KeepAliveIntervalMs, ct).ConfigureAwait(false);
+                await Task.Delay(_keepAliveIntervalMs, ct).ConfigureAwait(false);
                 using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                timeout.CancelAfter(PingTimeoutMs);
+                timeout.CancelAfter(_pingTimeoutMs);
                 try
                 {
                     await PingAsync(timeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    _log.LogInformation("yamux keepalive unanswered for {Ms} ms: closing half-open connection", PingTimeoutMs);
+                    Log.KeepaliveTimeout(_log, _pingTimeoutMs);
                     Close("keepalive ping timed out (half-open connection)");
                     return;
                 }

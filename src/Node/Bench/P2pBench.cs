@@ -46,16 +46,17 @@ internal static class P2pBench
         {
             var report = new BenchReport("p2p");
             var throughput = report.AddTable("gossip throughput (publisher -> subscriber, one connection, StrictSign)",
-                "pair", "size", "messages", "seconds", "msg/s", "MB/s");
+                "pair", "size", "messages", "seconds", "msg/s", "MB/s", "cpu-s", "msg/cpu-s");
             var sizes = new[] { (SmallBytes, parse.GetValue(small)), (LargeBytes, parse.GetValue(large)) };
             var selected = parse.GetValue(pairs) is { Length: > 0 } chosen ? chosen : AllPairs;
             foreach (var pair in selected)
             {
                 foreach (var (bytes, count) in sizes)
                 {
-                    var (seconds, delivered) = await RunThroughputAsync(pair, bytes, count, ct);
+                    var (seconds, delivered, cpuSeconds) = await RunThroughputAsync(pair, bytes, count, ct);
                     throughput.AddRow(pair, bytes == SmallBytes ? "1 KiB" : "64 KiB", delivered == count ? count.ToString(CultureInfo.InvariantCulture) : $"{delivered}/{count} (timeout)",
-                        Math.Round(seconds, 3), Math.Round(delivered / seconds, 0), Math.Round(delivered * (double)bytes / seconds / 1e6, 2));
+                        Math.Round(seconds, 3), Math.Round(delivered / seconds, 0), Math.Round(delivered * (double)bytes / seconds / 1e6, 2),
+                        Math.Round(cpuSeconds, 3), cpuSeconds > 0 ? Math.Round(delivered / cpuSeconds, 0) : double.NaN);
                 }
             }
             var handshake = report.AddTable("handshake (TCP + multistream + Noise XX + yamux, fresh connection)",
@@ -65,14 +66,15 @@ internal static class P2pBench
                 var (n, median, mean) = await RunHandshakesAsync(pair, parse.GetValue(handshakes), ct);
                 handshake.AddRow(pair, n, Math.Round(median, 3), Math.Round(mean, 3));
             }
-            var crypto = report.AddTable("StrictSign cost per message (this process, 1 KiB data)", "operation", "count", "us/op");
-            foreach (var (name, us) in MeasureSigning(SignCostIterations))
+            var crypto = report.AddTable("StrictSign cost per message (this process, 1 KiB data)", "operation", "count", "us/op", "cpu us/op");
+            foreach (var (name, us, cpuUs) in MeasureSigning(SignCostIterations))
             {
-                crypto.AddRow(name, SignCostIterations, Math.Round(us, 1));
+                crypto.AddRow(name, SignCostIterations, Math.Round(us, 1), Math.Round(cpuUs, 1));
             }
             report.Notes.Add("loopback TCP; every process shares this machine's cores, so absolute figures are noisy: compare rows of one run");
             report.Notes.Add($"Keel publishers flush every {PublishWindow} messages (per-peer send queues drop when full by design); js publishers await each publish");
             report.Notes.Add("time runs from the first publish to the subscriber's last delivery; js rows include stdin/stdout hops of a few ms");
+            report.Notes.Add("cpu-s = CPU time of every process in the pair (this one plus the js ones) during the run, idle waits excluded; msg/cpu-s estimates the rate on idle cores of a busy machine");
             report.Notes.Add($"Keel handshakes skip {WarmupHandshakes} warm-up dials (JIT); js rows are all dials of one process (V8 JIT included, median is the headline)");
             return BenchCommands.Emit(parse, report);
         });
@@ -81,27 +83,37 @@ internal static class P2pBench
 
     private const int SignCostIterations = 2_000;
 
-    /// <summary>Sign and verify costs of a gossip message, which bound the small-message rows.</summary>
-    private static IEnumerable<(string Name, double MicrosPerOp)> MeasureSigning(int iterations)
+    /// <summary>Sign and verify costs of a gossip message (wall and CPU time), which bound the small-message rows.</summary>
+    private static List<(string Name, double MicrosPerOp, double CpuMicrosPerOp)> MeasureSigning(int iterations)
     {
         var key = Ed25519IdentityKey.Generate();
         var data = new byte[SmallBytes];
         var messages = new Keel.Libp2p.Protos.Message[iterations];
-        var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < iterations; i++)
+        var results = new List<(string, double, double)>();
+        var process = Process.GetCurrentProcess();
+        void Measure(string name, Action<int> op)
         {
-            messages[i] = MessageSigning.Sign(key, "/keel/bench/sign/1", data, (ulong)i);
+            op(0); // warm-up (JIT, library load)
+            process.Refresh();
+            var cpuStart = process.TotalProcessorTime;
+            var started = Stopwatch.GetTimestamp();
+            for (var i = 0; i < iterations; i++)
+            {
+                op(i);
+            }
+            var wall = Stopwatch.GetElapsedTime(started).TotalMicroseconds / iterations;
+            process.Refresh();
+            results.Add((name, wall, (process.TotalProcessorTime - cpuStart).TotalMicroseconds / iterations));
         }
-        yield return ("ed25519 sign", Stopwatch.GetElapsedTime(started).TotalMicroseconds / iterations);
-        started = Stopwatch.GetTimestamp();
-        foreach (var m in messages)
+        Measure("ed25519 sign", i => messages[i] = MessageSigning.Sign(key, "/keel/bench/sign/1", data, (ulong)i));
+        Measure("ed25519 verify", i =>
         {
-            if (MessageSigning.Verify(m, out _, out var reason) is null)
+            if (MessageSigning.Verify(messages[i], out _, out var reason) is null)
             {
                 throw new InvalidOperationException($"bench message failed verification: {reason}");
             }
-        }
-        yield return ("ed25519 verify", Stopwatch.GetElapsedTime(started).TotalMicroseconds / iterations);
+        });
+        return results;
     }
 
     private sealed class KeelNode : IAsyncDisposable
@@ -157,13 +169,25 @@ internal static class P2pBench
         }
     }
 
-    private static async Task<(double Seconds, int Delivered)> RunThroughputAsync(string pair, int bytes, int count, CancellationToken outer)
+    /// <summary>CPU time of this process and every js process of a scenario: busy machines stretch wall time, not CPU time.</summary>
+    private sealed class CpuMeter
+    {
+        private readonly List<Func<TimeSpan>> _sources = [() => Process.GetCurrentProcess().TotalProcessorTime];
+        private TimeSpan[] _start = [];
+
+        public void Add(JsPeer js) => _sources.Add(() => js.CpuTime);
+        public void Start() => _start = [.. _sources.Select(s => s())];
+        public double Seconds => _start.Length == 0 ? 0 : _sources.Select((s, i) => (s() - (i < _start.Length ? _start[i] : TimeSpan.Zero)).TotalSeconds).Sum();
+    }
+
+    private static async Task<(double Seconds, int Delivered, double CpuSeconds)> RunThroughputAsync(string pair, int bytes, int count, CancellationToken outer)
     {
         var topic = $"/keel/bench/{pair.Replace("->", "-", StringComparison.Ordinal)}-{bytes}/1";
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(outer);
         cts.CancelAfter(ScenarioTimeoutMs);
         var ct = cts.Token;
         var clock = new Stopwatch();
+        var cpu = new CpuMeter();
         Func<int> delivered = () => 0;
         var asyncDisposables = new List<IAsyncDisposable>();
         try
@@ -179,6 +203,7 @@ internal static class P2pBench
                     await pub.Host.DialAsync(sub.Host.ListenAddresses[0], ct);
                     await pub.Router.WaitForTopicPeerAsync(topic, ct);
                     sub.Expect(count);
+                    cpu.Start();
                     clock.Start();
                     await pub.PublishAsync(topic, count, bytes, ct);
                     await sub.Done.Task.WaitAsync(ct);
@@ -189,10 +214,12 @@ internal static class P2pBench
                     var js = await JsPeer.StartAsync("--topic", topic);
                     var pub = await KeelNode.StartAsync(null, listen: false);
                     asyncDisposables.AddRange([pub, js]);
+                    cpu.Add(js);
                     await pub.Host.DialAsync(Multiaddr.Parse(js.ListenAddress), ct);
                     await pub.Router.WaitForTopicPeerAsync(topic, ct);
                     await js.SendAsync($"expect {topic} {count}");
                     await js.WaitForAsync("EXPECTING", ScenarioTimeoutMs);
+                    cpu.Start();
                     clock.Start();
                     await pub.PublishAsync(topic, count, bytes, ct);
                     await js.WaitForAsync($"RECEIVED {topic}", ScenarioTimeoutMs);
@@ -206,9 +233,11 @@ internal static class P2pBench
                     delivered = () => sub.Received;
                     var js = await JsPeer.StartAsync("--dial", sub.Host.ListenAddresses[0].ToString());
                     asyncDisposables.Insert(0, js);
+                    cpu.Add(js);
                     await js.SendAsync($"waitsub {topic}");
                     await js.WaitForAsync("SUBSCRIBED-READY", ScenarioTimeoutMs);
                     sub.Expect(count);
+                    cpu.Start();
                     clock.Start();
                     await js.SendAsync($"flood {topic} {count} {bytes}");
                     await sub.Done.Task.WaitAsync(ct);
@@ -220,10 +249,13 @@ internal static class P2pBench
                     asyncDisposables.Add(sub);
                     var pub = await JsPeer.StartAsync("--dial", sub.ListenAddress);
                     asyncDisposables.Insert(0, pub);
+                    cpu.Add(sub);
+                    cpu.Add(pub);
                     await pub.SendAsync($"waitsub {topic}");
                     await pub.WaitForAsync("SUBSCRIBED-READY", ScenarioTimeoutMs);
                     await sub.SendAsync($"expect {topic} {count}");
                     await sub.WaitForAsync("EXPECTING", ScenarioTimeoutMs);
+                    cpu.Start();
                     clock.Start();
                     await pub.SendAsync($"flood {topic} {count} {bytes}");
                     await sub.WaitForAsync($"RECEIVED {topic}", ScenarioTimeoutMs);
@@ -231,12 +263,13 @@ internal static class P2pBench
                     break;
                 }
             }
-            return (clock.Elapsed.TotalSeconds, count);
+            clock.Stop();
+            return (clock.Elapsed.TotalSeconds, count, cpu.Seconds);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException or Libp2pException)
         {
             Console.Error.WriteLine($"p2p bench: {pair} {bytes} B: {e.Message.Split('\n')[0]}");
-            return (Math.Max(clock.Elapsed.TotalSeconds, 1e-9), delivered());
+            return (Math.Max(clock.Elapsed.TotalSeconds, 1e-9), delivered(), cpu.Seconds);
         }
         finally
         {

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -88,7 +87,7 @@ internal static class P2pCommands
                 await router.SubscribeAsync(ExpandTopic(t, parse.GetValue(network)!));
             }
             output.WriteLine($"peer-id: {node.PeerId}");
-            foreach (var address in DialableAddresses(node))
+            foreach (var address in node.AdvertisedAddresses)
             {
                 output.WriteLine($"listening: {address}");
             }
@@ -175,31 +174,6 @@ internal static class P2pCommands
         .AddSimpleConsole(o => o.SingleLine = true)
         .SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Warning)
         .Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace));
-
-    /// <summary>Listen addresses a peer can dial: a wildcard bind is shown as each local IPv4 address, loopback first.</summary>
-    private static IEnumerable<Multiaddr> DialableAddresses(Libp2pHost node)
-    {
-        foreach (var address in node.ListenAddresses)
-        {
-            address.TryGetTcpTarget(out var ip, out var port);
-            if (ip != "0.0.0.0")
-            {
-                yield return address;
-                continue;
-            }
-            var locals = NetworkInterface.GetAllNetworkInterfaces()
-                .Where(n => n.OperationalStatus == OperationalStatus.Up)
-                .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-                .Select(u => u.Address)
-                .Where(a => a.AddressFamily == AddressFamily.InterNetwork)
-                .OrderBy(a => IPAddress.IsLoopback(a) ? 0 : 1)
-                .Distinct();
-            foreach (var local in locals)
-            {
-                yield return Multiaddr.FromEndPoint(new IPEndPoint(local, port)).WithPeerId(node.PeerId);
-            }
-        }
-    }
 
     private static IdentityKey LoadIdentity(string? path) =>
         path is null ? Ed25519IdentityKey.Generate() : P2pNodeKey.LoadOrAdd(path).Key;

@@ -327,3 +327,38 @@ public sealed class GossipsubRouterTests
         }
     }
 }
+
+public sealed class MisbehaviourTests
+{
+    [Fact]
+    public async Task Yamux_protocol_error_closes_the_connection_and_lowers_the_gossip_score()
+    {
+        var logs = new ListLoggerFactory();
+        await using var host = await TestHosts.StartAsync(loggers: logs);
+        await using var router = new GossipsubRouter(host);
+        var misbehaved = new TaskCompletionSource<PeerId>();
+        host.PeerMisbehaved += (p, _) => misbehaved.TrySetResult(p);
+
+        // A hand-made client: real TCP, multistream, Noise and yamux negotiation, then a bad frame.
+        var key = Ed25519IdentityKey.Generate();
+        host.ListenAddresses[0].TryGetTcpTarget(out var ip, out var port);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(ip, port);
+        var network = tcp.GetStream();
+        await Multistream.SelectAsync(network, [Noise.ProtocolId], default);
+        var secure = await Noise.InitiateAsync(network, key, host.PeerId, default);
+        await Multistream.SelectAsync(secure.Stream, [Yamux.ProtocolId], default);
+        await TestHosts.Eventually(() => host.IsConnected(key.PeerId), "host registered the hand-made connection");
+        // SYN on an even id from the client: the wrong parity.
+        await secure.Stream.WriteAsync(new byte[] { 0, 1, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0 });
+        await secure.Stream.FlushAsync();
+
+        Assert.Equal(key.PeerId, await misbehaved.Task.WaitAsync(TimeSpan.FromSeconds(20)));
+        await TestHosts.Eventually(() => !host.IsConnected(key.PeerId), "connection dropped");
+        Assert.Contains(logs.Lines, l => l.Contains("with our parity"));
+        Assert.True(await router.GetScoreAsync(key.PeerId) < 0);
+        // The node goes on.
+        await using var other = await TestHosts.StartAsync();
+        await other.DialAsync(host.ListenAddresses[0]);
+    }
+}

@@ -101,6 +101,20 @@ public sealed class Libp2pHostTests
     }
 
     [Fact]
+    public async Task Per_peer_limit_keeps_one_connection_and_reuses_it()
+    {
+        Libp2pHostOptions One(Libp2pHostOptions o) => new() { Identity = o.Identity, ListenAddresses = o.ListenAddresses, MaxConnectionsPerPeer = 1 };
+        await using var a = await TestHosts.StartAsync(configure: One);
+        await using var b = await TestHosts.StartAsync(configure: One);
+        var first = await a.DialAsync(b.ListenAddresses[0]);
+        // Without /p2p/ the dial cannot be deduplicated up front; the limit catches it after the handshake.
+        var second = await a.DialAsync(b.ListenAddresses[0].WithoutPeerId());
+        Assert.Same(first, second);
+        await TestHosts.Eventually(() => a.ConnectionCount == 1 && b.ConnectionCount == 1, "one connection each side");
+        Assert.True(await a.Ping.PingAsync(b.PeerId, default) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task Static_peer_is_redialled_after_it_drops()
     {
         await using var target = await TestHosts.StartAsync();
@@ -113,6 +127,22 @@ public sealed class Libp2pHostTests
         var first = host.GetConnection(target.PeerId)!;
         await first.CloseAsync();
         await TestHosts.Eventually(() => host.GetConnection(target.PeerId) is { } c && c != first, "static peer redialled");
+    }
+
+    [Fact]
+    public async Task Wildcard_bind_is_advertised_as_dialable_addresses()
+    {
+        await using var host = await TestHosts.StartAsync(configure: o => new Libp2pHostOptions
+        {
+            Identity = o.Identity, ListenAddresses = [Multiaddr.Parse("/ip4/0.0.0.0/tcp/0")],
+        });
+        var advertised = host.AdvertisedAddresses;
+        Assert.NotEmpty(advertised);
+        Assert.StartsWith("/ip4/127.0.0.1/tcp/", advertised[0].ToString());
+        Assert.All(advertised, a => Assert.Equal(host.PeerId, a.PeerId));
+        Assert.DoesNotContain(advertised, a => a.ToString().Contains("0.0.0.0"));
+        await using var other = await TestHosts.StartAsync();
+        await other.DialAsync(advertised[0]);
     }
 
     [Fact]

@@ -40,6 +40,9 @@ public sealed class PeerIdTests
     [InlineData("0OIl")]
     [InlineData("bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi")]
     [InlineData("xyz")]
+    [InlineData("b\uaa9e\ua7a6")]
+    [InlineData("12D3KooW\u00e9")]
+    [InlineData("Qm-")]
     public void Bad_text_is_refused(string text)
     {
         Assert.Throws<MalformedDataException>(() => PeerId.Parse(text));

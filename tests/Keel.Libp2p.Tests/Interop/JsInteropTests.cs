@@ -115,6 +115,22 @@ public sealed class JsInteropTests
     }
 
     [Fact]
+    public async Task Connection_outlives_js_periodic_ping_and_keepalive()
+    {
+        // js's connection monitor pings every 10 s and aborts connections whose ping fails.
+        await using var keel = await KeelSide.StartAsync("/keel/interop/e/1");
+        await using var js = await JsPeer.StartAsync();
+        using var cts = new CancellationTokenSource(WaitMs);
+        var connection = await keel.Host.DialAsync(Multiaddr.Parse(js.ListenAddress), cts.Token);
+        await Task.Delay(TimeSpan.FromSeconds(13));
+        Assert.False(connection.IsClosed);
+        Assert.Same(connection, keel.Host.GetConnection(connection.RemotePeer));
+        Assert.DoesNotContain(js.Output, l => l.StartsWith("DISCONNECTED", StringComparison.Ordinal));
+        Assert.True(keel.Host.Ping.EchoesServed >= 1, "js's connection monitor pinged and was answered");
+        Assert.True(await connection.MuxerPingAsync(cts.Token) < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task Keel_with_a_secp256k1_key_is_accepted_by_js()
     {
         const string topic = "/keel/interop/d/1";

@@ -148,4 +148,16 @@ public sealed class YamuxTests
         Assert.Equal(Header(2, 2, 0, 0xdeadbeef), reply);
         await server.DisposeAsync();
     }
+
+    [Fact]
+    public async Task Unanswered_keepalive_closes_a_half_open_session()
+    {
+        var (a, b) = DuplexPipe.Create();
+        var session = new Yamux(a, isClient: true, NullLogger.Instance, s => Task.CompletedTask, keepAliveIntervalMs: 100, pingTimeoutMs: 200);
+        session.Start();
+        // The other end stays open but never answers (a peer that vanished without a FIN).
+        var reason = await session.Closed.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Contains("half-open", reason);
+        GC.KeepAlive(b);
+    }
 }
