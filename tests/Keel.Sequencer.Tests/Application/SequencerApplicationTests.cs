@@ -346,6 +346,26 @@ public class SequencerApplicationTests
     }
 
     [Fact]
+    public void Transactions_of_a_block_that_lost_a_fork_stay_pooled_and_are_proposed_again()
+    {
+        var h = new AppHarness();
+        var tx = h.A.Transfer(4, 0);
+        h.App.Submit(A, tx);
+        h.App.Submit(O, [42]);
+        var loser = h.Propose(h.Genesis, round: 1);
+        Assert.True(h.App.ProcessProposal(loser));
+        var winner = HeaderOracle.Block(h.Namespaces, h.Genesis, RootAfter(h.Genesis), HeaderOracle.Payload(h.Namespaces, new Dictionary<ulong, byte[][]>()), round: 2);
+        Assert.True(h.App.ProcessProposal(winner));
+        h.App.Commit(winner, AppHarness.Qc(winner));
+        Assert.True(h.App.Mempool(A).Contains(H(tx)));
+        Assert.True(h.App.HasPendingPayload);
+        h.ProposeAndCommit(winner);
+        var last = h.Sink.Blocks[^1];
+        Assert.Equal(new[] { H(tx) }, last.Batches[0].Transactions.Select(H));
+        Assert.Equal(new[] { H([42]) }, last.Batches[2].Transactions.Select(H));
+    }
+
+    [Fact]
     public void A_parent_seen_only_by_consensus_is_rebuilt_through_the_lookup()
     {
         var leader = new AppHarness();
