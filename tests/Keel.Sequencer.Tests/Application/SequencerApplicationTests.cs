@@ -290,6 +290,8 @@ public class SequencerApplicationTests
         var b1 = h.ProposeAndCommit(h.Genesis);
         h.App.Commit(b1, AppHarness.Qc(b1));
         Assert.Single(h.Sink.Blocks);
+        Assert.False(h.App.ProcessProposal(h.Propose(h.Genesis, round: 9)));
+        Assert.Equal(PayloadError.Stale, h.App.LastRejection!.Error);
         Assert.Equal(1UL, h.App.CommittedAccounts(A).GetAccount(DevKeys.Address(0)).Nonce);
 
         var other = h.Propose(h.Genesis, round: 5);
