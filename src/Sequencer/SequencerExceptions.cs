@@ -33,6 +33,10 @@ public enum PayloadError
     AccumulatorMismatch,
     /// <summary>The parent block is unknown to this node and could not be fetched.</summary>
     UnknownParent,
+    /// <summary>A block at or below the committed height.</summary>
+    Stale,
+    /// <summary>More uncommitted blocks than <see cref="SequencerLimits.MaxPendingBlocks"/> would be held.</summary>
+    TooManyPendingBlocks,
 }
 
 /// <summary>A block header or payload refused with a reason (what ProcessProposal records).</summary>

@@ -42,7 +42,7 @@ internal static class SequencerBench
             var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             var wall = Stopwatch.StartNew();
             var report = new BenchReport("sequencer");
-            var table = report.AddTable($"one block of {n} transfers (1 namespace, {n} senders), one thread, median of {Runs}", "step", "ms/block", "transfers/s");
+            var table = report.AddTable($"one block of {n} transfers (1 namespace, {n} senders), one thread (cold sender recovery: all cores), median of {Runs}", "step", "ms/block", "transfers/s");
             var keys = Enumerable.Range(0, n).Select(i => Keccak256.Hash(BitConverter.GetBytes(i + 1))).ToArray();
             var senders = keys.Select(k => Address.FromPublicKey(Secp256k1.GetPublicKey(k))).ToArray();
             var genesisAccounts = new RollupGenesis(senders.Select(a => KeyValuePair.Create(a, (UInt128)1_000_000_000_000_000_000UL)));

@@ -222,7 +222,7 @@ public sealed class SequencerApplication : IApplication
         {
             if (block.Height <= CommittedHeight)
             {
-                throw new InvalidPayloadException(PayloadError.UnknownParent, $"block at height {block.Height} is at or below the committed height {CommittedHeight}");
+                throw new InvalidPayloadException(PayloadError.Stale, $"block at height {block.Height} is at or below the committed height {CommittedHeight}");
             }
             if (_pending.TryGetValue(block.Hash, out var seen) && seen.CheckedStrictly)
             {
@@ -230,7 +230,7 @@ public sealed class SequencerApplication : IApplication
             }
             if (_pending.Count >= SequencerLimits.MaxPendingBlocks)
             {
-                throw new InvalidPayloadException(PayloadError.LimitExceeded, $"{_pending.Count} uncommitted blocks already held");
+                throw new InvalidPayloadException(PayloadError.TooManyPendingBlocks, $"{_pending.Count} uncommitted blocks already held");
             }
             var parent = ResolveParent(block.ParentHash, block.Height - 1);
             var body = TakePrepared(block) ?? Evaluate(block, parent, strict: true);

@@ -290,6 +290,8 @@ public class SequencerApplicationTests
         var b1 = h.ProposeAndCommit(h.Genesis);
         h.App.Commit(b1, AppHarness.Qc(b1));
         Assert.Single(h.Sink.Blocks);
+        Assert.False(h.App.ProcessProposal(h.Propose(h.Genesis, round: 9)));
+        Assert.Equal(PayloadError.Stale, h.App.LastRejection!.Error);
         Assert.Equal(1UL, h.App.CommittedAccounts(A).GetAccount(DevKeys.Address(0)).Nonce);
 
         var other = h.Propose(h.Genesis, round: 5);
@@ -343,6 +345,26 @@ public class SequencerApplicationTests
         // The mempool's own nonce-0 transaction lost to the fork's and is dropped with the reason.
         var dropped = h.Sink.Blocks[0].Dropped.Single();
         Assert.Equal(MempoolError.NonceUsed, dropped.Dropped.Reason);
+    }
+
+    [Fact]
+    public void Transactions_of_a_block_that_lost_a_fork_stay_pooled_and_are_proposed_again()
+    {
+        var h = new AppHarness();
+        var tx = h.A.Transfer(4, 0);
+        h.App.Submit(A, tx);
+        h.App.Submit(O, [42]);
+        var loser = h.Propose(h.Genesis, round: 1);
+        Assert.True(h.App.ProcessProposal(loser));
+        var winner = HeaderOracle.Block(h.Namespaces, h.Genesis, RootAfter(h.Genesis), HeaderOracle.Payload(h.Namespaces, new Dictionary<ulong, byte[][]>()), round: 2);
+        Assert.True(h.App.ProcessProposal(winner));
+        h.App.Commit(winner, AppHarness.Qc(winner));
+        Assert.True(h.App.Mempool(A).Contains(H(tx)));
+        Assert.True(h.App.HasPendingPayload);
+        h.ProposeAndCommit(winner);
+        var last = h.Sink.Blocks[^1];
+        Assert.Equal(new[] { H(tx) }, last.Batches[0].Transactions.Select(H));
+        Assert.Equal(new[] { H([42]) }, last.Batches[2].Transactions.Select(H));
     }
 
     [Fact]

@@ -70,6 +70,9 @@ public class SequencerClusterTests
         public List<SequencerApplication> Apps { get; } = [];
         public List<ConsensusNode> Nodes { get; } = [];
 
+        /// <summary>Validators cut off the network (nothing to or from them is delivered, their timers do not fire).</summary>
+        public HashSet<int> Down { get; } = [];
+
         /// <summary>(Re)starts validator i from its stores, as a process restart would.</summary>
         public void Start(int i)
         {
@@ -86,22 +89,28 @@ public class SequencerClusterTests
             Nodes[i].Start();
         }
 
-        /// <summary>Gossip: every validator's mempool gets the transaction.</summary>
+        /// <summary>Gossip: every reachable validator's mempool gets the transaction.</summary>
         public void Submit(ulong chainId, byte[] raw)
         {
-            foreach (var app in Apps)
+            for (var i = 0; i < Apps.Count; i++)
             {
-                app.Submit(chainId, raw);
+                if (!Down.Contains(i))
+                {
+                    Apps[i].Submit(chainId, raw);
+                }
             }
         }
 
         public void Step(long ms)
         {
             Clock.NowMs += ms;
-            foreach (var node in Nodes)
+            for (var i = 0; i < Nodes.Count; i++)
             {
-                node.Handle(TimerFired.Instance);
-                node.Handle(PayloadAvailable.Instance);
+                if (!Down.Contains(i))
+                {
+                    Nodes[i].Handle(TimerFired.Instance);
+                    Nodes[i].Handle(PayloadAvailable.Instance);
+                }
             }
             Pump();
         }
@@ -120,7 +129,7 @@ public class SequencerClusterTests
                         any = true;
                         for (var target = 0; target < Nodes.Count; target++)
                         {
-                            if (target != from && (to is null || to == target))
+                            if (target != from && (to is null || to == target) && !Down.Contains(target) && !Down.Contains(from))
                             {
                                 Nodes[target].Handle(ConsensusEvent.FromMessage(from, message));
                             }
@@ -215,5 +224,46 @@ public class SequencerClusterTests
         // A light client checks one namespace of a committed block from any node.
         var proof = cluster.Apps[2].GetNamespacePayload(1, AppHarness.ChainA)!;
         Assert.True(proof.Verify(AppHarness.ChainA));
+    }
+
+    [Fact]
+    public void A_validator_cut_off_during_commits_catches_up_through_sync_and_agrees()
+    {
+        var cluster = new Cluster(4);
+        var a = new TxFactory(AppHarness.ChainA);
+        cluster.Down.Add(2);
+        for (var k = 0; k < 4; k++)
+        {
+            for (ulong n = 0; n < 3; n++)
+            {
+                cluster.Submit(AppHarness.ChainA, a.Transfer(k, n, value: 10 + n));
+            }
+        }
+        Assert.True(cluster.RunUntil(() => cluster.Apps[0].Mempools.All(m => m.Count == 0) && cluster.Apps[0].CommittedHeight >= 3), "three validators did not commit");
+        Assert.Equal(0, cluster.Apps[2].CommittedHeight);
+
+        cluster.Down.Remove(2);
+        for (ulong n = 3; n < 5; n++)
+        {
+            cluster.Submit(AppHarness.ChainA, a.Transfer(5, n - 3, value: 99));
+        }
+        var target = cluster.Apps[0].CommittedHeight + 3;
+        Assert.True(cluster.RunUntil(() => cluster.Apps.All(app => app.CommittedHeight >= target)), "the cut-off validator did not catch up");
+        var common = cluster.Apps.Min(app => app.CommittedHeight);
+        for (var h = 1; h <= common; h++)
+        {
+            Assert.Single(cluster.BlockStores.Select(s => s.GetByHeight(h)!.Block.Hash).Distinct());
+        }
+        for (var i = 0; i < DevKeys.Count; i++)
+        {
+            var expected = cluster.Apps[0].CommittedAccounts(AppHarness.ChainA).GetAccount(DevKeys.Address(i));
+            Assert.Equal(expected, cluster.Apps[2].CommittedAccounts(AppHarness.ChainA).GetAccount(DevKeys.Address(i)));
+        }
+        Assert.Equal(3UL, cluster.Apps[2].CommittedAccounts(AppHarness.ChainA).GetAccount(DevKeys.Address(3)).Nonce);
+        Assert.Equal(2UL, cluster.Apps[2].CommittedAccounts(AppHarness.ChainA).GetAccount(DevKeys.Address(5)).Nonce);
+        // The blocks it missed reached its sink in order, with their batches, like everyone else's.
+        Assert.Equal(Enumerable.Range(1, (int)cluster.Apps[2].CommittedHeight).Select(h => (long)h), cluster.Sinks[2].Blocks.Select(b => b.Height));
+        // What it never saw in its mempool was not in its mempool to remove; nothing is left behind either.
+        Assert.Equal(0, cluster.Apps[2].Mempools[0].Count);
     }
 }
