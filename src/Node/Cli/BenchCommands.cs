@@ -17,6 +17,8 @@ internal static class BenchCommands
         var bench = new Command("bench", "Benchmarks: tables for people, --json FILE for scripts.");
         bench.Options.Add(JsonOption);
         // Each benchmark adds its subcommand here, one line each.
+        bench.Subcommands.Add(KeccakBench.Create());
+        bench.Subcommands.Add(Secp256k1Bench.Create());
         bench.Subcommands.Add(ConsensusBench.Create());
         return bench;
     }

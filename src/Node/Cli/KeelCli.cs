@@ -12,6 +12,8 @@ public static class KeelCli
     {
         var root = new RootCommand("Keel: a shared-sequencer L2 devnet node (BFT sequencer, libp2p, STARK prover, L1 settlement).");
         root.Subcommands.Add(BenchCommands.Create());
+        root.Subcommands.Add(KeysCommands.Create());
+        root.Subcommands.Add(HashCommands.Create());
         root.Subcommands.Add(SimCommands.Create());
         return root;
     }

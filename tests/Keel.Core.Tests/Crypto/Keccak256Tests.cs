@@ -1,3 +1,4 @@
+using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using Keel.Core.Crypto;
@@ -20,7 +21,7 @@ public class Keccak256Tests
     [Fact]
     public void Abc_matches_the_known_hash()
     {
-        Assert.Equal("0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45", HashHex(System.Text.Encoding.ASCII.GetBytes("abc")));
+        Assert.Equal("0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45", HashHex(Encoding.ASCII.GetBytes("abc")));
     }
 
     // Expected values from ethers 6 keccak256 over bytes 0, 1, 2, ... (mod 256): lengths on both
@@ -95,7 +96,7 @@ public class Keccak256Tests
         var hasher = new Keccak256Hasher();
         hasher.Update(Counting(500));
         hasher.Finish(new byte[32]);
-        hasher.Update(System.Text.Encoding.ASCII.GetBytes("abc"));
+        hasher.Update(Encoding.ASCII.GetBytes("abc"));
         Assert.Equal("0x4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45", hasher.FinishHash32().ToString());
         hasher.Update(Counting(10));
         hasher.Reset();

@@ -1,3 +1,4 @@
+using System.Text;
 using FsCheck;
 using FsCheck.Fluent;
 using Keel.Core.Crypto;
@@ -36,7 +37,7 @@ public class Secp256k1Tests
     public void Signature_matches_ethers_deterministic_signature()
     {
         // ethers: new Wallet(key).signingKey.sign(keccak256("keel")) -> r, s, v = 28.
-        var hash = Keccak256.Hash(System.Text.Encoding.ASCII.GetBytes("keel"));
+        var hash = Keccak256.Hash(Encoding.ASCII.GetBytes("keel"));
         Assert.Equal("0x1c941622fe628f75a4b012333a7e11314520dc95ab5be650d95339c064dc5222", Hex.Encode(hash));
         var signature = Secp256k1.SignRecoverable(hash, Key);
         Assert.Equal("0x214519ce19a9bdc47339e3ba6ceb3e0cb6b7aa1ac2ea2b5bac51e8fd1e42cc41", Hex.Encode(signature.AsSpan(0, 32)));

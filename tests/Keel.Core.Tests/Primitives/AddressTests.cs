@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 
-namespace Keel.Core.Tests.Encoding;
+namespace Keel.Core.Tests.Primitives;
 
 public class AddressTests
 {

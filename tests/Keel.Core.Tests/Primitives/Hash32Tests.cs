@@ -1,4 +1,4 @@
-namespace Keel.Core.Tests.Encoding;
+namespace Keel.Core.Tests.Primitives;
 
 public class Hash32Tests
 {
