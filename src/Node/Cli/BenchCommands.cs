@@ -26,6 +26,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(FinalityBench.Create());
         bench.Subcommands.Add(P2pBench.Create());
         bench.Subcommands.Add(SequencerBench.Create());
+        bench.Subcommands.Add(ConsensusBench.Create());
         return bench;
     }
 
