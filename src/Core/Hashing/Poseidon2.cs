@@ -1,0 +1,276 @@
+using System.Runtime.CompilerServices;
+using Keel.Core.Field;
+
+namespace Keel.Core.Hashing;
+
+/// <summary>Which 4x4 block the external (full-round) linear layer uses.</summary>
+public enum Poseidon2ExternalMatrix
+{
+    /// <summary>Plonky3's MDSMat4 [[2,3,1,1],[1,2,3,1],[1,1,2,3],[3,1,1,2]] (the P3new instance).</summary>
+    Plonky3,
+
+    /// <summary>HorizenLabs' [[5,7,1,3],[4,6,1,1],[1,3,5,7],[1,1,4,6]] (reference implementation, Plonky3 &lt;= 0.4).</summary>
+    HorizenLabs,
+}
+
+/// <summary>
+/// One Poseidon2 permutation over Goldilocks: S-box x^7, 4 + 4 full rounds, 22 partial rounds,
+/// an external linear layer before the first round. Immutable and thread-safe.
+/// </summary>
+public sealed class Poseidon2Permutation
+{
+    public const int HalfFullRounds = 4;
+    public const int PartialRounds = 22;
+
+    private readonly ulong[] _externalInitial;
+    private readonly ulong[] _internal;
+    private readonly ulong[] _externalFinal;
+    private readonly ulong[] _diagonal;
+
+    public Poseidon2Permutation(int width, Poseidon2ExternalMatrix matrix, ulong[] externalInitial, ulong[] internalConstants, ulong[] externalFinal, ulong[] diagonal)
+    {
+        if (width < 8 || width % 4 != 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(width), width, "Poseidon2 over Goldilocks is defined here for widths 8, 12, 16, ...");
+        }
+        if (externalInitial.Length != HalfFullRounds * width || externalFinal.Length != HalfFullRounds * width
+            || internalConstants.Length != PartialRounds || diagonal.Length != width)
+        {
+            throw new ArgumentException("round constant tables do not match the width");
+        }
+        Width = width;
+        Matrix = matrix;
+        _externalInitial = externalInitial;
+        _internal = internalConstants;
+        _externalFinal = externalFinal;
+        _diagonal = diagonal;
+    }
+
+    public int Width { get; }
+    public Poseidon2ExternalMatrix Matrix { get; }
+
+    /// <summary>Round constants and diagonal, for code generators (AIR constraints, GPU kernels).</summary>
+    public ReadOnlySpan<ulong> ExternalInitialConstants => _externalInitial;
+    public ReadOnlySpan<ulong> InternalConstants => _internal;
+    public ReadOnlySpan<ulong> ExternalFinalConstants => _externalFinal;
+    public ReadOnlySpan<ulong> InternalDiagonal => _diagonal;
+
+    /// <summary>Permutes <paramref name="state"/> in place; every element must be canonical.</summary>
+    public void Permute(Span<ulong> state)
+    {
+        if (state.Length != Width)
+        {
+            throw new ArgumentException($"state has {state.Length} elements, the permutation takes {Width}", nameof(state));
+        }
+        foreach (var x in state)
+        {
+            if (x >= Goldilocks.Modulus)
+            {
+                throw new NonCanonicalFieldElementException(x);
+            }
+        }
+        var w = Width;
+        ExternalLayer(state);
+        for (var r = 0; r < HalfFullRounds; r++)
+        {
+            var rc = _externalInitial.AsSpan(r * w, w);
+            for (var i = 0; i < w; i++)
+            {
+                state[i] = Goldilocks.Pow7(Goldilocks.Add(state[i], rc[i]));
+            }
+            ExternalLayer(state);
+        }
+        for (var r = 0; r < PartialRounds; r++)
+        {
+            state[0] = Goldilocks.Pow7(Goldilocks.Add(state[0], _internal[r]));
+            InternalLayer(state);
+        }
+        for (var r = 0; r < HalfFullRounds; r++)
+        {
+            var rc = _externalFinal.AsSpan(r * w, w);
+            for (var i = 0; i < w; i++)
+            {
+                state[i] = Goldilocks.Pow7(Goldilocks.Add(state[i], rc[i]));
+            }
+            ExternalLayer(state);
+        }
+    }
+
+    /// <summary>M_I: x[i] = D[i] * x[i] + sum(x), i.e. the matrix J + diag(D).</summary>
+    public void InternalLayer(Span<ulong> state)
+    {
+        ulong sum = 0;
+        foreach (var x in state)
+        {
+            sum = Goldilocks.Add(sum, x);
+        }
+        for (var i = 0; i < state.Length; i++)
+        {
+            state[i] = Goldilocks.Add(Goldilocks.Mul(_diagonal[i], state[i]), sum);
+        }
+    }
+
+    /// <summary>M_E: the 4x4 block on each chunk of four, then each lane gets the sum of its column over chunks.</summary>
+    public void ExternalLayer(Span<ulong> state)
+    {
+        for (var c = 0; c < state.Length; c += 4)
+        {
+            var chunk = state.Slice(c, 4);
+            if (Matrix == Poseidon2ExternalMatrix.Plonky3)
+            {
+                Mat4Plonky3(chunk);
+            }
+            else
+            {
+                Mat4HorizenLabs(chunk);
+            }
+        }
+        Span<ulong> sums = stackalloc ulong[4];
+        for (var c = 0; c < state.Length; c += 4)
+        {
+            for (var k = 0; k < 4; k++)
+            {
+                sums[k] = Goldilocks.Add(sums[k], state[c + k]);
+            }
+        }
+        for (var i = 0; i < state.Length; i++)
+        {
+            state[i] = Goldilocks.Add(state[i], sums[i & 3]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Mat4Plonky3(Span<ulong> x)
+    {
+        // Rows [2,3,1,1],[1,2,3,1],[1,1,2,3],[3,1,1,2] with additions only.
+        var t01 = Goldilocks.Add(x[0], x[1]);
+        var t23 = Goldilocks.Add(x[2], x[3]);
+        var t0123 = Goldilocks.Add(t01, t23);
+        var t01123 = Goldilocks.Add(t0123, x[1]);
+        var t01233 = Goldilocks.Add(t0123, x[3]);
+        var y3 = Goldilocks.Add(t01233, Goldilocks.Add(x[0], x[0]));
+        var y1 = Goldilocks.Add(t01123, Goldilocks.Add(x[2], x[2]));
+        var y0 = Goldilocks.Add(t01123, t01);
+        var y2 = Goldilocks.Add(t01233, t23);
+        x[0] = y0;
+        x[1] = y1;
+        x[2] = y2;
+        x[3] = y3;
+    }
+
+    private static readonly ulong[] HorizenLabsMat4 = [5, 7, 1, 3, 4, 6, 1, 1, 1, 3, 5, 7, 1, 1, 4, 6];
+
+    private static void Mat4HorizenLabs(Span<ulong> x)
+    {
+        Span<ulong> y = stackalloc ulong[4];
+        for (var r = 0; r < 4; r++)
+        {
+            ulong acc = 0;
+            for (var c = 0; c < 4; c++)
+            {
+                acc = Goldilocks.Add(acc, Goldilocks.Mul(HorizenLabsMat4[r * 4 + c], x[c]));
+            }
+            y[r] = acc;
+        }
+        y.CopyTo(x);
+    }
+}
+
+/// <summary>
+/// Keel's Poseidon2 over Goldilocks: the Plonky3 >= 0.5 instance ("P3new"). Width 8 compresses two
+/// 4-element digests into one; width 12 (rate 8, capacity 4) is the sponge for variable-length
+/// input.
+/// </summary>
+public static class Poseidon2
+{
+    public const int DigestElements = 4;
+    public const int SpongeWidth = 12;
+    public const int SpongeRate = 8;
+
+    public static Poseidon2Permutation Width8 { get; } = new(8, Poseidon2ExternalMatrix.Plonky3,
+        Poseidon2Constants.ExternalInitial8, Poseidon2Constants.Internal8, Poseidon2Constants.ExternalFinal8, Poseidon2Constants.DiagP38);
+
+    public static Poseidon2Permutation Width12 { get; } = new(12, Poseidon2ExternalMatrix.Plonky3,
+        Poseidon2Constants.ExternalInitial12, Poseidon2Constants.Internal12, Poseidon2Constants.ExternalFinal12, Poseidon2Constants.DiagP312);
+
+    public static Poseidon2Permutation Width16 { get; } = new(16, Poseidon2ExternalMatrix.Plonky3,
+        Poseidon2Constants.ExternalInitial16, Poseidon2Constants.Internal16, Poseidon2Constants.ExternalFinal16, Poseidon2Constants.DiagP316);
+
+    /// <summary>HorizenLabs' reference instance (same round constants, other matrices); not used by Keel's protocol.</summary>
+    public static Poseidon2Permutation HorizenLabsWidth8 { get; } = new(8, Poseidon2ExternalMatrix.HorizenLabs,
+        Poseidon2Constants.ExternalInitial8, Poseidon2Constants.Internal8, Poseidon2Constants.ExternalFinal8, Poseidon2Constants.DiagHorizenLabs8);
+
+    public static Poseidon2Permutation HorizenLabsWidth12 { get; } = new(12, Poseidon2ExternalMatrix.HorizenLabs,
+        Poseidon2Constants.ExternalInitial12, Poseidon2Constants.Internal12, Poseidon2Constants.ExternalFinal12, Poseidon2Constants.DiagHorizenLabs12);
+
+    /// <summary>The P3new permutation for width 8, 12 or 16.</summary>
+    public static Poseidon2Permutation ForWidth(int width) => width switch
+    {
+        8 => Width8,
+        12 => Width12,
+        16 => Width16,
+        _ => throw new ArgumentOutOfRangeException(nameof(width), width, "Poseidon2 widths are 8, 12 and 16"),
+    };
+
+    /// <summary>Permutes a state of 8, 12 or 16 canonical elements in place.</summary>
+    public static void Permute(Span<ulong> state) => ForWidth(state.Length).Permute(state);
+
+    /// <summary>
+    /// 2-to-1 compression for Merkle trees: the first four elements of Permute8(left || right)
+    /// (Plonky3's TruncatedPermutation). <paramref name="output"/> may alias either input.
+    /// </summary>
+    public static void Compress(ReadOnlySpan<ulong> left, ReadOnlySpan<ulong> right, Span<ulong> output)
+    {
+        if (left.Length != DigestElements || right.Length != DigestElements || output.Length != DigestElements)
+        {
+            throw new ArgumentException("Poseidon2 compression takes two 4-element digests and writes one");
+        }
+        Span<ulong> state = stackalloc ulong[8];
+        left.CopyTo(state);
+        right.CopyTo(state[DigestElements..]);
+        Width8.Permute(state);
+        state[..DigestElements].CopyTo(output);
+    }
+
+    /// <summary>
+    /// Sponge hash of any number of canonical elements into a 4-element digest. Width 12, rate 8,
+    /// capacity 4. Domain separation: the first capacity lane starts as the input length, so inputs
+    /// of different lengths never share a sponge state; the last block is padded with zeros, which
+    /// is unambiguous because the length is fixed. Blocks are added into the rate (not overwritten),
+    /// one permutation per block (an empty input still gets one), and the digest is state[0..4].
+    /// </summary>
+    public static void Hash(ReadOnlySpan<ulong> input, Span<ulong> digest)
+    {
+        if (digest.Length != DigestElements)
+        {
+            throw new ArgumentException("a Poseidon2 digest has 4 elements", nameof(digest));
+        }
+        Span<ulong> state = stackalloc ulong[SpongeWidth];
+        state[SpongeRate] = (ulong)input.Length; // < 2^31 < p
+        var offset = 0;
+        do
+        {
+            var take = Math.Min(SpongeRate, input.Length - offset);
+            for (var i = 0; i < take; i++)
+            {
+                var x = input[offset + i];
+                if (x >= Goldilocks.Modulus)
+                {
+                    throw new NonCanonicalFieldElementException(x);
+                }
+                state[i] = Goldilocks.Add(state[i], x);
+            }
+            Width12.Permute(state);
+            offset += take;
+        }
+        while (offset < input.Length);
+        state[..DigestElements].CopyTo(digest);
+    }
+
+    public static ulong[] Hash(ReadOnlySpan<ulong> input)
+    {
+        var digest = new ulong[DigestElements];
+        Hash(input, digest);
+        return digest;
+    }
+}

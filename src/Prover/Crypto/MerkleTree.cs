@@ -1,0 +1,228 @@
+using System.Buffers.Binary;
+using Keel.Core;
+using Keel.Core.Crypto;
+
+namespace Keel.Prover.Crypto;
+
+/// <summary>
+/// Keccak-256 Merkle tree over the rows of a matrix of 64-bit words (a leaf is keccak of the row's
+/// words, 8 bytes little-endian each; a node is keccak(left || right)). To bound memory the tree
+/// keeps only the levels from <see cref="StoredFromLevel"/> up (2^23 leaves would otherwise cost
+/// 512 MiB); nodes below are recomputed from the rows when an opening needs them.
+/// </summary>
+public sealed class MerkleTree
+{
+    public const int HashSize = Keccak256.HashSize;
+
+    /// <summary>Leaves per stored bottom node: 8, i.e. three levels are recomputed on demand.</summary>
+    public const int DefaultStoredFromLevel = 3;
+
+    /// <summary>Leaf hashing is split into work items of this many stored-level nodes.</summary>
+    private const int NodesPerWorkItem = 256;
+
+    private readonly IRowSource _rows;
+    private readonly byte[][] _levels; // _levels[l - StoredFromLevel] holds 2^(depth - l) nodes
+
+    public MerkleTree(IRowSource rows, int parallelism = 0)
+    {
+        _rows = rows;
+        LeafCount = rows.RowCount;
+        if (LeafCount < 2 || (LeafCount & (LeafCount - 1)) != 0)
+        {
+            throw new ArgumentException("a Merkle tree needs a power-of-two number of leaves, at least 2");
+        }
+        Depth = System.Numerics.BitOperations.Log2((uint)LeafCount);
+        StoredFromLevel = Math.Min(DefaultStoredFromLevel, Depth);
+        _levels = new byte[Depth - StoredFromLevel + 1][];
+
+        var bottomCount = LeafCount >> StoredFromLevel;
+        var bottom = new byte[bottomCount * HashSize];
+        var items = (bottomCount + NodesPerWorkItem - 1) / NodesPerWorkItem;
+        Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = parallelism <= 0 ? Environment.ProcessorCount : parallelism },
+            () => new byte[rows.RowWords * 8],
+            (item, _, scratch) =>
+            {
+                var end = Math.Min(bottomCount, (item + 1) * NodesPerWorkItem);
+                for (var node = item * NodesPerWorkItem; node < end; node++)
+                {
+                    ComputeNode(StoredFromLevel, node, bottom.AsSpan(node * HashSize, HashSize), scratch);
+                }
+                return scratch;
+            },
+            _ => { });
+        _levels[0] = bottom;
+        for (var l = 1; l < _levels.Length; l++)
+        {
+            var below = _levels[l - 1];
+            var count = below.Length / HashSize / 2;
+            var level = new byte[count * HashSize];
+            for (var i = 0; i < count; i++)
+            {
+                HashPair(below.AsSpan(2 * i * HashSize, HashSize), below.AsSpan((2 * i + 1) * HashSize, HashSize), level.AsSpan(i * HashSize, HashSize));
+            }
+            _levels[l] = level;
+        }
+        Root = Hash32.FromBytes(_levels[^1]);
+    }
+
+    public int LeafCount { get; }
+    public int Depth { get; }
+    public int StoredFromLevel { get; }
+    public Hash32 Root { get; }
+
+    public static void HashLeaf(ReadOnlySpan<ulong> row, Span<byte> scratch, Span<byte> output)
+    {
+        var bytes = scratch[..(row.Length * 8)];
+        for (var i = 0; i < row.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(bytes[(i * 8)..], row[i]);
+        }
+        Keccak256.Hash(bytes, output);
+    }
+
+    public static void HashPair(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right, Span<byte> output)
+    {
+        Span<byte> both = stackalloc byte[2 * HashSize];
+        left.CopyTo(both);
+        right.CopyTo(both[HashSize..]);
+        Keccak256.Hash(both, output);
+    }
+
+    /// <summary>The node at (level, index), level 0 being the leaves.</summary>
+    public void GetNode(int level, int index, Span<byte> output)
+    {
+        if (level >= StoredFromLevel)
+        {
+            _levels[level - StoredFromLevel].AsSpan(index * HashSize, HashSize).CopyTo(output);
+            return;
+        }
+        ComputeNode(level, index, output, new byte[_rows.RowWords * 8]);
+    }
+
+    private void ComputeNode(int level, int index, Span<byte> output, byte[] scratch)
+    {
+        if (level == 0)
+        {
+            var words = _rows.RowWords <= 256 ? stackalloc ulong[_rows.RowWords] : new ulong[_rows.RowWords];
+            _rows.ReadRow(index, words);
+            HashLeaf(words, scratch, output);
+            return;
+        }
+        Span<byte> left = stackalloc byte[HashSize];
+        Span<byte> right = stackalloc byte[HashSize];
+        ComputeNode(level - 1, 2 * index, left, scratch);
+        ComputeNode(level - 1, 2 * index + 1, right, scratch);
+        HashPair(left, right, output);
+    }
+
+    /// <summary>
+    /// A batched opening of the leaves at <paramref name="sortedIndices"/> (ascending, distinct):
+    /// the sibling nodes a verifier cannot compute itself, bottom level first, left to right. The
+    /// verifier consumes them in the same order (<see cref="MerkleMultiProof.ComputeRoot"/>).
+    /// </summary>
+    public byte[][] Open(ReadOnlySpan<int> sortedIndices)
+    {
+        var nodes = new List<byte[]>();
+        var known = new List<int>(sortedIndices.ToArray());
+        for (var level = 0; level < Depth; level++)
+        {
+            var next = new List<int>(known.Count);
+            for (var i = 0; i < known.Count; i++)
+            {
+                var idx = known[i];
+                if (i + 1 < known.Count && known[i + 1] == (idx ^ 1))
+                {
+                    i++;
+                }
+                else
+                {
+                    var sibling = new byte[HashSize];
+                    GetNode(level, idx ^ 1, sibling);
+                    nodes.Add(sibling);
+                }
+                next.Add(idx >> 1);
+            }
+            known = next;
+        }
+        return [.. nodes];
+    }
+}
+
+/// <summary>The rows a Merkle tree commits to: a column-major matrix read row by row.</summary>
+public interface IRowSource
+{
+    int RowCount { get; }
+    int RowWords { get; }
+    void ReadRow(int row, Span<ulong> output);
+}
+
+/// <summary>Rows made of one word from each column array (trace LDE, composition columns).</summary>
+public sealed class ColumnRows(IReadOnlyList<ulong[]> columns) : IRowSource
+{
+    public int RowCount => columns[0].Length;
+    public int RowWords => columns.Count;
+
+    public void ReadRow(int row, Span<ulong> output)
+    {
+        for (var c = 0; c < columns.Count; c++)
+        {
+            output[c] = columns[c][row];
+        }
+    }
+}
+
+/// <summary>Verification of the batched openings made by <see cref="MerkleTree.Open"/>; used by the verifier.</summary>
+public static class MerkleMultiProof
+{
+    /// <summary>
+    /// Recomputes the root from leaf hashes at ascending distinct indices and the proof nodes.
+    /// Returns false when the nodes are too few or not all used (so no byte of a proof is ignored).
+    /// </summary>
+    public static bool TryComputeRoot(int depth, ReadOnlySpan<int> sortedIndices, IReadOnlyList<byte[]> leafHashes, IReadOnlyList<byte[]> proofNodes, Span<byte> root)
+    {
+        if (sortedIndices.Length == 0 || sortedIndices.Length != leafHashes.Count)
+        {
+            return false;
+        }
+        var indices = new List<int>(sortedIndices.ToArray());
+        var hashes = new List<byte[]>(leafHashes);
+        var used = 0;
+        for (var level = 0; level < depth; level++)
+        {
+            var nextIdx = new List<int>(indices.Count);
+            var nextHash = new List<byte[]>(indices.Count);
+            for (var i = 0; i < indices.Count; i++)
+            {
+                var idx = indices[i];
+                byte[] left, right;
+                if (i + 1 < indices.Count && indices[i + 1] == (idx ^ 1))
+                {
+                    left = hashes[i];
+                    right = hashes[i + 1];
+                    i++;
+                }
+                else
+                {
+                    if (used >= proofNodes.Count)
+                    {
+                        return false;
+                    }
+                    var sibling = proofNodes[used++];
+                    (left, right) = (idx & 1) == 0 ? (hashes[i], sibling) : (sibling, hashes[i]);
+                }
+                var parent = new byte[MerkleTree.HashSize];
+                MerkleTree.HashPair(left, right, parent);
+                nextIdx.Add(idx >> 1);
+                nextHash.Add(parent);
+            }
+            indices = nextIdx;
+            hashes = nextHash;
+        }
+        if (used != proofNodes.Count || hashes.Count != 1)
+        {
+            return false;
+        }
+        hashes[0].CopyTo(root);
+        return true;
+    }
+}

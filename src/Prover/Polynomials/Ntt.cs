@@ -1,0 +1,284 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Keel.Core.Field;
+
+namespace Keel.Prover.Polynomials;
+
+/// <summary>
+/// Radix-2 number-theoretic transform over Goldilocks, natural order in and out:
+/// Forward maps coefficients c to evaluations y_k = sum_j c_j w^(jk) with w the order-n root of
+/// Goldilocks.RootOfUnity (Plonky3's roots); Inverse undoes it. Multi-threaded for large inputs:
+/// the first stages run inside cache-sized blocks (independent, one task each), the remaining
+/// stages split their butterflies into chunks.
+/// </summary>
+public static class Ntt
+{
+    /// <summary>Largest transform accepted: 2^28 elements is 2 GiB of ulongs, beyond any trace here.</summary>
+    public const int MaxLogSize = 28;
+
+    /// <summary>Stages whose butterflies stay inside blocks of this many elements run block by block (32 KiB of ulongs).</summary>
+    private const int LogBlockSize = 12;
+
+    /// <summary>Butterflies per parallel work item in the late stages.</summary>
+    private const int ChunkButterflies = 1 << 12;
+
+    /// <summary>Below this size a transform runs on the calling thread: task overhead would dominate.</summary>
+    private const int MinParallelLogSize = 14;
+
+    /// <summary>Twiddle tables by (root, logN); bounded because only the standard roots and their inverses are cached.</summary>
+    private static readonly ConcurrentDictionary<(ulong Root, int LogN), ulong[]> TwiddleCache = new();
+
+    /// <summary>Default parallelism: every core.</summary>
+    public static int DefaultParallelism => Environment.ProcessorCount;
+
+    public static void Forward(Span<ulong> values, int parallelism = 0)
+    {
+        var logN = LogSize(values.Length);
+        Transform(values, Goldilocks.RootOfUnity(logN), parallelism, cache: true);
+    }
+
+    public static void Inverse(Span<ulong> values, int parallelism = 0)
+    {
+        var logN = LogSize(values.Length);
+        Transform(values, Goldilocks.Inverse(Goldilocks.RootOfUnity(logN)), parallelism, cache: true);
+        Scale(values, Goldilocks.Inverse((ulong)values.Length));
+    }
+
+    /// <summary>Forward transform with a caller-chosen primitive n-th root (e.g. Winterfell's convention).</summary>
+    public static void ForwardWithRoot(Span<ulong> values, ulong root, int parallelism = 0)
+    {
+        var logN = LogSize(values.Length);
+        if (Goldilocks.Pow(root, (ulong)values.Length) != 1 || (values.Length > 1 && Goldilocks.Pow(root, (ulong)values.Length / 2) != Goldilocks.Modulus - 1))
+        {
+            throw new ArgumentException($"{root} is not a primitive root of unity of order 2^{logN}", nameof(root));
+        }
+        Transform(values, root, parallelism, cache: false);
+    }
+
+    /// <summary>
+    /// Evaluates the polynomial with <paramref name="coefficients"/> on the coset shift*&lt;w_N&gt;
+    /// where N = output.Length (a power of two, at least the number of coefficients).
+    /// </summary>
+    public static void CosetEvaluate(ReadOnlySpan<ulong> coefficients, ulong shift, Span<ulong> output, int parallelism = 0)
+    {
+        if (output.Length < coefficients.Length)
+        {
+            throw new ArgumentException("the evaluation domain is smaller than the polynomial", nameof(output));
+        }
+        var power = 1UL;
+        for (var i = 0; i < coefficients.Length; i++)
+        {
+            output[i] = Goldilocks.Mul(coefficients[i], power);
+            power = Goldilocks.Mul(power, shift);
+        }
+        output[coefficients.Length..].Clear();
+        Forward(output, parallelism);
+    }
+
+    /// <summary>
+    /// Low-degree extension: interpolates <paramref name="evaluations"/> over the subgroup of order n
+    /// (overwriting them with the coefficients) and evaluates on shift*&lt;w_(n*blowup)&gt;.
+    /// </summary>
+    public static ulong[] LowDegreeExtend(Span<ulong> evaluations, int blowup, ulong shift, int parallelism = 0)
+    {
+        if (blowup < 1 || !IsPowerOfTwo(blowup))
+        {
+            throw new ArgumentOutOfRangeException(nameof(blowup), blowup, "blowup must be a power of two");
+        }
+        Inverse(evaluations, parallelism);
+        var result = new ulong[evaluations.Length * blowup];
+        CosetEvaluate(evaluations, shift, result, parallelism);
+        return result;
+    }
+
+    /// <summary>Horner evaluation of a base-field polynomial at an extension point.</summary>
+    public static GoldilocksExt2 EvaluateAt(ReadOnlySpan<ulong> coefficients, GoldilocksExt2 x)
+    {
+        var acc = GoldilocksExt2.Zero;
+        for (var i = coefficients.Length - 1; i >= 0; i--)
+        {
+            acc = GoldilocksExt2.AddBase(GoldilocksExt2.Mul(acc, x), coefficients[i]);
+        }
+        return acc;
+    }
+
+    public static int LogSize(int length)
+    {
+        if (length < 1 || !IsPowerOfTwo(length) || length > (1 << MaxLogSize))
+        {
+            throw new ArgumentException($"NTT length {length} is not a power of two in [1, 2^{MaxLogSize}]");
+        }
+        return System.Numerics.BitOperations.Log2((uint)length);
+    }
+
+    private static bool IsPowerOfTwo(int x) => x > 0 && (x & (x - 1)) == 0;
+
+    private static void Scale(Span<ulong> values, ulong factor)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = Goldilocks.Mul(values[i], factor);
+        }
+    }
+
+    /// <summary>tw[m + j] = w_(2m)^j for every stage half-size m: each stage reads its twiddles contiguously.</summary>
+    private static ulong[] Twiddles(ulong root, int logN, bool cache)
+    {
+        if (cache && TwiddleCache.TryGetValue((root, logN), out var cached))
+        {
+            return cached;
+        }
+        var n = 1 << logN;
+        var tw = new ulong[Math.Max(n, 2)];
+        if (n >= 2)
+        {
+            var half = n / 2;
+            Goldilocks.Powers(1, root, tw.AsSpan(half, half));
+            for (var m = half / 2; m >= 1; m /= 2)
+            {
+                // w_(2m)^j = w_n^(j * n/(2m)): every other entry of the next larger stage.
+                for (var j = 0; j < m; j++)
+                {
+                    tw[m + j] = tw[2 * m + 2 * j];
+                }
+            }
+        }
+        if (cache)
+        {
+            TwiddleCache.TryAdd((root, logN), tw);
+        }
+        return tw;
+    }
+
+    private static unsafe void Transform(Span<ulong> values, ulong root, int parallelism, bool cache)
+    {
+        var n = values.Length;
+        if (n == 1)
+        {
+            return;
+        }
+        var logN = LogSize(n);
+        var tw = Twiddles(root, logN, cache);
+        if (parallelism <= 0)
+        {
+            parallelism = DefaultParallelism;
+        }
+        if (logN < MinParallelLogSize)
+        {
+            parallelism = 1;
+        }
+        fixed (ulong* a = values)
+        fixed (ulong* t = tw)
+        {
+            BitReversePermute(a, logN, parallelism);
+            var logBlock = Math.Min(LogBlockSize, logN);
+            var blocks = n >> logBlock;
+            var blockSize = 1 << logBlock;
+            var pa = (nint)a;
+            var pt = (nint)t;
+            if (parallelism == 1 || blocks == 1)
+            {
+                for (var b = 0; b < blocks; b++)
+                {
+                    BlockStages(a + b * blockSize, blockSize, t);
+                }
+            }
+            else
+            {
+                Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
+                    b => BlockStages((ulong*)pa + b * blockSize, blockSize, (ulong*)pt));
+            }
+            for (var logM = logBlock; logM < logN; logM++)
+            {
+                var butterflies = n / 2;
+                var chunks = (butterflies + ChunkButterflies - 1) / ChunkButterflies;
+                if (parallelism == 1)
+                {
+                    StageRange(a, t, logM, 0, butterflies);
+                }
+                else
+                {
+                    var lm = logM;
+                    Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
+                        c => StageRange((ulong*)pa, (ulong*)pt, lm, c * ChunkButterflies, Math.Min(butterflies, (c + 1) * ChunkButterflies)));
+                }
+            }
+        }
+    }
+
+    /// <summary>All stages with half-size below the block size, inside one block.</summary>
+    private static unsafe void BlockStages(ulong* a, int blockSize, ulong* tw)
+    {
+        for (var m = 1; m < blockSize; m <<= 1)
+        {
+            for (var g = 0; g < blockSize; g += 2 * m)
+            {
+                var lo = a + g;
+                var hi = lo + m;
+                var w = tw + m;
+                for (var j = 0; j < m; j++)
+                {
+                    Butterfly(lo + j, hi + j, w[j]);
+                }
+            }
+        }
+    }
+
+    /// <summary>Butterflies [from, to) of the stage with half-size 2^logM.</summary>
+    private static unsafe void StageRange(ulong* a, ulong* tw, int logM, int from, int to)
+    {
+        var m = 1 << logM;
+        var mask = m - 1;
+        for (var b = from; b < to; b++)
+        {
+            var j = b & mask;
+            var i = ((b >> logM) << (logM + 1)) + j;
+            Butterfly(a + i, a + i + m, tw[m + j]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Butterfly(ulong* x, ulong* y, ulong w)
+    {
+        var u = *x;
+        var v = Goldilocks.Mul(*y, w);
+        *x = Goldilocks.Add(u, v);
+        *y = Goldilocks.Sub(u, v);
+    }
+
+    private static unsafe void BitReversePermute(ulong* a, int logN, int parallelism)
+    {
+        var n = 1 << logN;
+        var shift = 64 - logN;
+        var pa = (nint)a;
+        if (parallelism == 1)
+        {
+            SwapRange(a, 0, n, shift);
+            return;
+        }
+        var chunks = (n + ChunkButterflies - 1) / ChunkButterflies;
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
+            c => SwapRange((ulong*)pa, c * ChunkButterflies, Math.Min(n, (c + 1) * ChunkButterflies), shift));
+    }
+
+    private static unsafe void SwapRange(ulong* a, int from, int to, int shift)
+    {
+        for (var i = from; i < to; i++)
+        {
+            var j = (int)(ReverseBits((ulong)i) >> shift);
+            if (i < j)
+            {
+                (a[i], a[j]) = (a[j], a[i]);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static ulong ReverseBits(ulong x)
+    {
+        x = ((x >> 1) & 0x5555555555555555UL) | ((x & 0x5555555555555555UL) << 1);
+        x = ((x >> 2) & 0x3333333333333333UL) | ((x & 0x3333333333333333UL) << 2);
+        x = ((x >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((x & 0x0F0F0F0F0F0F0F0FUL) << 4);
+        return System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(x);
+    }
+}

@@ -1,0 +1,126 @@
+using Keel.Core.Field;
+using Keel.Prover.Air;
+using Keel.Prover.Crypto;
+using Keel.Prover.Polynomials;
+using Keel.Prover.Stark;
+
+namespace Keel.Prover.Proving;
+
+/// <summary>The multi-threaded CPU backend: NTTs from <see cref="Ntt"/>, constraints through <see cref="BlockEvaluator"/>.</summary>
+public sealed class CpuBackend(int parallelism = 0) : IProverBackend
+{
+    public string Name => "cpu";
+
+    public int Parallelism { get; } = parallelism <= 0 ? Environment.ProcessorCount : parallelism;
+
+    public ulong[][] ExtendColumns(ulong[][] columns, int blowup, ulong shift)
+    {
+        var result = new ulong[columns.Length][];
+        for (var c = 0; c < columns.Length; c++)
+        {
+            result[c] = Ntt.LowDegreeExtend(columns[c], blowup, shift, Parallelism);
+        }
+        return result;
+    }
+
+    public MerkleTree Commit(IRowSource rows) => new(rows, Parallelism);
+
+    public GoldilocksExt2[] EvaluateComposition(AirContext ctx, ulong[][] traceLde, GoldilocksExt2[] transitionCoefficients, GoldilocksExt2[] assertionCoefficients)
+    {
+        var size = ctx.LdeSize;
+        var blowup = ctx.Blowup;
+        var n = (ulong)ctx.TraceLength;
+        var shift = ctx.DomainShift;
+        var omega = ctx.LdeGenerator;
+        var result = new GoldilocksExt2[size];
+
+        var periodicLde = new ulong[ctx.Periodic.Count][];
+        for (var k = 0; k < periodicLde.Length; k++)
+        {
+            periodicLde[k] = ctx.Periodic[k].ExtendOnCoset(blowup, shift);
+        }
+
+        // x^n on the coset takes only `blowup` values: (s w^i)^n = s^n * (w^n)^(i mod blowup).
+        var zInverse = new ulong[blowup];
+        var sn = Goldilocks.Pow(shift, n);
+        var wn = Goldilocks.Pow(omega, n);
+        for (var i = 0; i < blowup; i++)
+        {
+            zInverse[i] = Goldilocks.Sub(Goldilocks.Mul(sn, Goldilocks.Pow(wn, (ulong)i)), 1);
+        }
+        Goldilocks.BatchInverse(zInverse, zInverse);
+        var lastRow = Goldilocks.Pow(ctx.TraceGenerator, n - 1);
+        var rowPoints = new ulong[ctx.AssertionRows.Length];
+        for (var i = 0; i < rowPoints.Length; i++)
+        {
+            rowPoints[i] = Goldilocks.Pow(ctx.TraceGenerator, (ulong)ctx.AssertionRows[i]);
+        }
+        var assertions = ctx.Air.Assertions;
+        var assertionGroup = new int[assertions.Count];
+        for (var a = 0; a < assertions.Count; a++)
+        {
+            assertionGroup[a] = Array.IndexOf(ctx.AssertionRows, assertions[a].Row);
+        }
+        var constraintCount = ctx.Program.ConstraintCount;
+        var blockRows = Math.Min(BlockEvaluator.BlockRows, size);
+        const int stride = BlockEvaluator.BlockRows;
+        var blocks = size / blockRows;
+        var publics = ctx.Air.PublicInputs;
+
+        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+            () => new Scratch(ctx.Program, constraintCount, rowPoints.Length),
+            (block, _, s) =>
+            {
+                var start = block * blockRows;
+                if (constraintCount > 0)
+                {
+                    s.Evaluator.Evaluate(traceLde, blowup, periodicLde, publics, start, blockRows, s.Values);
+                }
+                // Domain points of the block, then 1/(x - g^row) for each asserted row by one batch inversion.
+                var x = Goldilocks.Mul(shift, Goldilocks.Pow(omega, (ulong)start));
+                for (var r = 0; r < blockRows; r++)
+                {
+                    s.X[r] = x;
+                    x = Goldilocks.Mul(x, omega);
+                }
+                for (var g = 0; g < rowPoints.Length; g++)
+                {
+                    var span = s.RowInverses.AsSpan(g * blockRows, blockRows);
+                    for (var r = 0; r < blockRows; r++)
+                    {
+                        span[r] = Goldilocks.Sub(s.X[r], rowPoints[g]);
+                    }
+                    Goldilocks.BatchInverse(span, span);
+                }
+                for (var r = 0; r < blockRows; r++)
+                {
+                    var acc = GoldilocksExt2.Zero;
+                    for (var c = 0; c < constraintCount; c++)
+                    {
+                        acc += GoldilocksExt2.MulBase(transitionCoefficients[c], s.Values[c * stride + r]);
+                    }
+                    var i = start + r;
+                    var divisorInverse = Goldilocks.Mul(Goldilocks.Sub(s.X[r], lastRow), zInverse[i & (blowup - 1)]);
+                    acc = GoldilocksExt2.MulBase(acc, divisorInverse);
+                    for (var a = 0; a < assertions.Count; a++)
+                    {
+                        var numerator = Goldilocks.Sub(traceLde[assertions[a].Column][i], assertions[a].Value);
+                        var quotient = Goldilocks.Mul(numerator, s.RowInverses[assertionGroup[a] * blockRows + r]);
+                        acc += GoldilocksExt2.MulBase(assertionCoefficients[a], quotient);
+                    }
+                    result[i] = acc;
+                }
+                return s;
+            },
+            _ => { });
+        return result;
+    }
+
+    private sealed class Scratch(ConstraintProgram program, int constraints, int rowGroups)
+    {
+        public readonly BlockEvaluator Evaluator = new(program);
+        public readonly ulong[] Values = new ulong[Math.Max(1, constraints) * BlockEvaluator.BlockRows];
+        public readonly ulong[] X = new ulong[BlockEvaluator.BlockRows];
+        public readonly ulong[] RowInverses = new ulong[Math.Max(1, rowGroups) * BlockEvaluator.BlockRows];
+    }
+}

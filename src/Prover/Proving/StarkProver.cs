@@ -1,0 +1,460 @@
+using System.Diagnostics;
+using Keel.Core;
+using Keel.Core.Field;
+using Keel.Prover.Air;
+using Keel.Prover.Crypto;
+using Keel.Prover.Polynomials;
+using Keel.Prover.Stark;
+
+namespace Keel.Prover.Proving;
+
+/// <summary>The trace does not satisfy the AIR (the prover checks before spending time on a proof).</summary>
+public sealed class TraceException(string message) : Exception(message);
+
+/// <summary>Wall time of each proving stage, for benchmarks and logs.</summary>
+public sealed record ProvingTimings(TimeSpan Lde, TimeSpan TraceCommit, TimeSpan Composition, TimeSpan Deep, TimeSpan Fri, TimeSpan Queries, TimeSpan Total);
+
+/// <summary>
+/// The STARK prover: trace LDE and commitment, constraint composition, out-of-domain frame, DEEP
+/// composition, FRI with a remainder, proof-of-work grinding and the query openings. Heavy steps
+/// go through an <see cref="IProverBackend"/>.
+/// </summary>
+public sealed class StarkProver(IProverBackend? backend = null)
+{
+    /// <summary>Bound on the proof-of-work search: 2^40 nonces is far beyond MaxGrindingBits = 30.</summary>
+    public const ulong MaxPowNonce = 1UL << 40;
+
+    private readonly IProverBackend _backend = backend ?? new CpuBackend();
+
+    public ProvingTimings? LastTimings { get; private set; }
+
+    /// <summary>Tests only: skip the trace check and drop what exceeds the degree bound, to build forged proofs.</summary>
+    internal bool ForgeForTests { get; init; }
+
+    /// <param name="trace">Column-major trace: trace[column][row]; not modified.</param>
+    /// <param name="prover">The prover's address, bound into the transcript.</param>
+    public StarkProof Prove(IAir air, ulong[][] trace, Address prover, ProofOptions? options = null)
+    {
+        var total = Stopwatch.StartNew();
+        var ctx = new AirContext(air, options ?? ProofOptions.Default);
+        if (!ForgeForTests)
+        {
+            CheckTrace(ctx, trace);
+        }
+        var n = ctx.TraceLength;
+        var size = ctx.LdeSize;
+        var shift = ctx.DomainShift;
+        var transcript = Protocol.Begin(ctx, prover);
+
+        // 1. Trace LDE and commitment.
+        var sw = Stopwatch.StartNew();
+        var coefficients = new ulong[trace.Length][];
+        for (var c = 0; c < trace.Length; c++)
+        {
+            coefficients[c] = (ulong[])trace[c].Clone();
+        }
+        var traceLde = _backend.ExtendColumns(coefficients, ctx.Blowup, shift);
+        var lde = sw.Elapsed;
+        sw.Restart();
+        var traceTree = _backend.Commit(new ColumnRows(traceLde));
+        transcript.Absorb(traceTree.Root.Bytes);
+        var traceCommit = sw.Elapsed;
+
+        // 2. Constraint composition, split into columns of degree < n, extended and committed.
+        sw.Restart();
+        var alphas = transcript.DrawExts(ctx.Program.ConstraintCount);
+        var betas = transcript.DrawExts(air.Assertions.Count);
+        var composition = _backend.EvaluateComposition(ctx, traceLde, alphas, betas);
+        var (compositionCoefficients, compositionLde) = SplitComposition(ctx, composition);
+        var compositionTree = _backend.Commit(new ColumnRows(compositionLde));
+        transcript.Absorb(compositionTree.Root.Bytes);
+        var compositionTime = sw.Elapsed;
+
+        // 3. Out-of-domain frame.
+        sw.Restart();
+        var z = Protocol.DrawOodPoint(transcript, ctx);
+        var zNext = GoldilocksExt2.MulBase(z, ctx.TraceGenerator);
+        var oodCurrent = new GoldilocksExt2[ctx.TraceWidth];
+        var oodNext = new GoldilocksExt2[ctx.TraceWidth];
+        Parallel.For(0, ctx.TraceWidth, c =>
+        {
+            oodCurrent[c] = Ntt.EvaluateAt(coefficients[c], z);
+            oodNext[c] = Ntt.EvaluateAt(coefficients[c], zNext);
+        });
+        var oodComposition = new GoldilocksExt2[ctx.CompositionColumns];
+        var u = new GoldilocksExt2(0, 1);
+        for (var k = 0; k < oodComposition.Length; k++)
+        {
+            oodComposition[k] = Ntt.EvaluateAt(compositionCoefficients[2 * k], z) + u * Ntt.EvaluateAt(compositionCoefficients[2 * k + 1], z);
+        }
+        transcript.AbsorbExt(oodCurrent);
+        transcript.AbsorbExt(oodNext);
+        transcript.AbsorbExt(oodComposition);
+
+        // 4. DEEP composition over the LDE domain.
+        var gammas = transcript.DrawExts(2 * ctx.TraceWidth + ctx.CompositionColumns);
+        var deep = DeepComposition(ctx, traceLde, compositionLde, z, zNext, oodCurrent, oodNext, oodComposition, gammas);
+        var deepTime = sw.Elapsed;
+
+        // 5. FRI.
+        sw.Restart();
+        var (friTrees, friLayers, remainder) = Fri(ctx, deep, transcript);
+        var fri = sw.Elapsed;
+
+        // 6. Grinding and queries.
+        sw.Restart();
+        var nonce = Grind(transcript.Seed.ToArray(), ctx.Options.GrindingBits);
+        transcript.AbsorbUInt64(nonce);
+        var positions = Protocol.SortedDistinct(transcript.DrawPositions(ctx.Options.Queries, size));
+        var traceOpenings = Open(traceTree, traceLde, positions);
+        var compositionOpenings = Open(compositionTree, compositionLde, positions);
+        var friOpenings = new RowOpenings[friLayers.Count];
+        var current = positions;
+        for (var layer = 0; layer < friLayers.Count; layer++)
+        {
+            var cosets = friLayers[layer][0].Length;
+            current = Protocol.SortedDistinct(current.Select(p => p % cosets));
+            friOpenings[layer] = Open(friTrees[layer], friLayers[layer], current);
+        }
+        var queries = sw.Elapsed;
+        LastTimings = new ProvingTimings(lde, traceCommit, compositionTime, deepTime, fri, queries, total.Elapsed);
+
+        return new StarkProof
+        {
+            Options = ctx.Options,
+            LogTraceLength = ctx.LogTraceLength,
+            TraceWidth = ctx.TraceWidth,
+            CompositionColumns = ctx.CompositionColumns,
+            TraceRoot = traceTree.Root,
+            CompositionRoot = compositionTree.Root,
+            OodCurrent = oodCurrent,
+            OodNext = oodNext,
+            OodComposition = oodComposition,
+            FriRoots = [.. friTrees.Select(t => t.Root)],
+            Remainder = remainder,
+            PowNonce = nonce,
+            TraceOpenings = traceOpenings,
+            CompositionOpenings = compositionOpenings,
+            FriOpenings = friOpenings,
+        };
+    }
+
+    /// <summary>Checks shape, canonical values, assertions and every transition on the trace itself, naming the first failure.</summary>
+    public static void CheckTrace(AirContext ctx, ulong[][] trace)
+    {
+        if (trace.Length != ctx.TraceWidth)
+        {
+            throw new TraceException($"trace has {trace.Length} columns, the AIR {ctx.TraceWidth}");
+        }
+        for (var c = 0; c < trace.Length; c++)
+        {
+            if (trace[c] is null || trace[c].Length != ctx.TraceLength)
+            {
+                throw new TraceException($"column {c} does not have {ctx.TraceLength} rows");
+            }
+            for (var r = 0; r < ctx.TraceLength; r++)
+            {
+                if (!Goldilocks.IsCanonical(trace[c][r]))
+                {
+                    throw new TraceException($"cell ({c}, {r}) is not a canonical field element");
+                }
+            }
+        }
+        foreach (var a in ctx.Air.Assertions)
+        {
+            if (trace[a.Column][a.Row] != a.Value)
+            {
+                throw new TraceException($"assertion failed: column {a.Column} row {a.Row} is {trace[a.Column][a.Row]}, expected {a.Value}");
+            }
+        }
+        var count = ctx.Program.ConstraintCount;
+        if (count == 0)
+        {
+            return;
+        }
+        var periodic = ctx.Air.PeriodicColumns.ToArray();
+        var n = ctx.TraceLength;
+        var block = Math.Min(BlockEvaluator.BlockRows, n);
+        var blocks = n / block;
+        var failure = -1L;
+        Parallel.For(0, blocks, () => (new BlockEvaluator(ctx.Program), new ulong[count * BlockEvaluator.BlockRows]), (b, state, s) =>
+        {
+            var start = b * block;
+            s.Item1.Evaluate(trace, 1, periodic, ctx.Air.PublicInputs, start, block, s.Item2);
+            for (var r = 0; r < block; r++)
+            {
+                if (start + r == n - 1)
+                {
+                    continue; // transitions do not apply from the last row
+                }
+                for (var c = 0; c < count; c++)
+                {
+                    if (s.Item2[c * BlockEvaluator.BlockRows + r] != 0)
+                    {
+                        Interlocked.CompareExchange(ref failure, ((long)(start + r) << 20) | (uint)c, -1);
+                        state.Stop();
+                        return s;
+                    }
+                }
+            }
+            return s;
+        }, _ => { });
+        if (failure >= 0)
+        {
+            throw new TraceException($"transition constraint {failure & 0xFFFFF} fails at row {failure >> 20}");
+        }
+    }
+
+    /// <summary>
+    /// From composition values on the LDE coset to k columns H_i of degree &lt; n with
+    /// H(x) = sum_i x^(i n) H_i(x); returns their coefficients and LDEs as (a0, a1) base pairs.
+    /// </summary>
+    private (ulong[][] Coefficients, ulong[][] Lde) SplitComposition(AirContext ctx, GoldilocksExt2[] values)
+    {
+        var size = ctx.LdeSize;
+        var n = ctx.TraceLength;
+        var parts = new ulong[2][];
+        parts[0] = new ulong[size];
+        parts[1] = new ulong[size];
+        for (var i = 0; i < size; i++)
+        {
+            parts[0][i] = values[i].A0;
+            parts[1][i] = values[i].A1;
+        }
+        var shiftInverse = Goldilocks.Inverse(ctx.DomainShift);
+        var bound = ctx.CompositionColumns * n;
+        foreach (var part in parts)
+        {
+            // Interpolating on the coset gives the coefficients of h(s X); dividing by s^i undoes the shift.
+            Ntt.Inverse(part);
+            var factor = 1UL;
+            for (var i = 0; i < size; i++)
+            {
+                part[i] = Goldilocks.Mul(part[i], factor);
+                factor = Goldilocks.Mul(factor, shiftInverse);
+                if (i >= bound && part[i] != 0 && !ForgeForTests)
+                {
+                    throw new TraceException("the composition polynomial exceeds its degree bound: constraints do not hold on the trace or their degree is misdeclared");
+                }
+            }
+        }
+        var coefficients = new ulong[2 * ctx.CompositionColumns][];
+        for (var k = 0; k < ctx.CompositionColumns; k++)
+        {
+            coefficients[2 * k] = parts[0].AsSpan(k * n, n).ToArray();
+            coefficients[2 * k + 1] = parts[1].AsSpan(k * n, n).ToArray();
+        }
+        var lde = new ulong[coefficients.Length][];
+        for (var j = 0; j < lde.Length; j++)
+        {
+            lde[j] = new ulong[size];
+            Ntt.CosetEvaluate(coefficients[j], ctx.DomainShift, lde[j]);
+        }
+        return (coefficients, lde);
+    }
+
+    private static GoldilocksExt2[] DeepComposition(AirContext ctx, ulong[][] traceLde, ulong[][] compositionLde, GoldilocksExt2 z, GoldilocksExt2 zNext,
+        GoldilocksExt2[] oodCurrent, GoldilocksExt2[] oodNext, GoldilocksExt2[] oodComposition, GoldilocksExt2[] gammas)
+    {
+        var width = ctx.TraceWidth;
+        var columns = ctx.CompositionColumns;
+        var size = ctx.LdeSize;
+        // Constant parts: sum gamma_j T_j(z) + sum gamma''_i H_i(z) and sum gamma'_j T_j(z g).
+        var c1 = GoldilocksExt2.Zero;
+        var c2 = GoldilocksExt2.Zero;
+        for (var j = 0; j < width; j++)
+        {
+            c1 += gammas[j] * oodCurrent[j];
+            c2 += gammas[width + j] * oodNext[j];
+        }
+        for (var k = 0; k < columns; k++)
+        {
+            c1 += gammas[2 * width + k] * oodComposition[k];
+        }
+        var result = new GoldilocksExt2[size];
+        const int block = 1024;
+        var blocks = (size + block - 1) / block;
+        var omega = ctx.LdeGenerator;
+        Parallel.For(0, blocks, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
+        {
+            var start = b * block;
+            var count = Math.Min(block, size - start);
+            var (d1, d2) = s;
+            var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
+            for (var r = 0; r < count; r++)
+            {
+                var xe = GoldilocksExt2.FromBase(x);
+                d1[r] = xe - z;
+                d2[r] = xe - zNext;
+                x = Goldilocks.Mul(x, omega);
+            }
+            GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
+            GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
+            for (var r = 0; r < count; r++)
+            {
+                var i = start + r;
+                var n1 = GoldilocksExt2.Zero;
+                var n2 = GoldilocksExt2.Zero;
+                for (var j = 0; j < width; j++)
+                {
+                    var t = traceLde[j][i];
+                    n1 += GoldilocksExt2.MulBase(gammas[j], t);
+                    n2 += GoldilocksExt2.MulBase(gammas[width + j], t);
+                }
+                for (var k = 0; k < columns; k++)
+                {
+                    n1 += gammas[2 * width + k] * new GoldilocksExt2(compositionLde[2 * k][i], compositionLde[2 * k + 1][i]);
+                }
+                result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
+            }
+            return s;
+        }, _ => { });
+        return result;
+    }
+
+    /// <summary>Commits, draws a challenge and folds, layer by layer; returns the trees, the committed layers (as cosets, 2F words per row) and the remainder.</summary>
+    private (List<MerkleTree> Trees, List<ulong[][]> Layers, GoldilocksExt2[] Remainder) Fri(AirContext ctx, GoldilocksExt2[] evaluations, Transcript transcript)
+    {
+        var f = ctx.Options.FoldingFactor;
+        var inverseRoots = FriFolding.InverseRootPowers(f);
+        var inverseF = Goldilocks.Inverse((ulong)f);
+        var trees = new List<MerkleTree>();
+        var layers = new List<ulong[][]>();
+        var values = evaluations;
+        var offset = ctx.DomainShift;
+        for (var layer = 0; layer < ctx.FriLayers; layer++)
+        {
+            var size = values.Length;
+            var cosets = size / f;
+            // Row j holds the coset {j + t * size/F}: the F points that fold into one.
+            var columns = new ulong[2 * f][];
+            for (var t = 0; t < f; t++)
+            {
+                columns[2 * t] = new ulong[cosets];
+                columns[2 * t + 1] = new ulong[cosets];
+                for (var j = 0; j < cosets; j++)
+                {
+                    var v = values[j + t * cosets];
+                    columns[2 * t][j] = v.A0;
+                    columns[2 * t + 1][j] = v.A1;
+                }
+            }
+            var tree = _backend.Commit(new ColumnRows(columns));
+            trees.Add(tree);
+            layers.Add(columns);
+            transcript.Absorb(tree.Root.Bytes);
+            var beta = transcript.DrawExt();
+
+            var folded = new GoldilocksExt2[cosets];
+            var omegaInverse = Goldilocks.Inverse(Goldilocks.RootOfUnity(System.Numerics.BitOperations.Log2((uint)size)));
+            var offsetInverse = Goldilocks.Inverse(offset);
+            const int block = 4096;
+            var current = values;
+            Parallel.For(0, (cosets + block - 1) / block, () => new GoldilocksExt2[f], (b, _, buffer) =>
+            {
+                var start = b * block;
+                var end = Math.Min(cosets, start + block);
+                var xInverse = Goldilocks.Mul(offsetInverse, Goldilocks.Pow(omegaInverse, (ulong)start));
+                for (var j = start; j < end; j++)
+                {
+                    for (var t = 0; t < f; t++)
+                    {
+                        buffer[t] = current[j + t * cosets];
+                    }
+                    folded[j] = FriFolding.FoldCoset(buffer, xInverse, beta, inverseRoots, inverseF);
+                    xInverse = Goldilocks.Mul(xInverse, omegaInverse);
+                }
+                return buffer;
+            }, _ => { });
+            values = folded;
+            offset = Goldilocks.Pow(offset, (ulong)f);
+        }
+
+        // Remainder: interpolate the last layer and send its low coefficients; the rest must be zero.
+        var remainderSize = ctx.RemainderSize;
+        var last = values.Length;
+        var a0 = new ulong[last];
+        var a1 = new ulong[last];
+        for (var i = 0; i < last; i++)
+        {
+            a0[i] = values[i].A0;
+            a1[i] = values[i].A1;
+        }
+        Ntt.Inverse(a0);
+        Ntt.Inverse(a1);
+        var remainder = new GoldilocksExt2[remainderSize];
+        var offsetInv = Goldilocks.Inverse(offset);
+        var factor = 1UL;
+        for (var i = 0; i < last; i++)
+        {
+            var c = new GoldilocksExt2(Goldilocks.Mul(a0[i], factor), Goldilocks.Mul(a1[i], factor));
+            factor = Goldilocks.Mul(factor, offsetInv);
+            if (i < remainderSize)
+            {
+                remainder[i] = c;
+            }
+            else if (!c.IsZero)
+            {
+                throw new InvalidOperationException("FRI remainder exceeds its degree bound (prover bug)");
+            }
+        }
+        transcript.AbsorbExt(remainder);
+        return (trees, layers, remainder);
+    }
+
+    private static ulong Grind(byte[] seed, int bits)
+    {
+        if (bits == 0)
+        {
+            return 0;
+        }
+        const ulong chunk = 1 << 14;
+        var found = ulong.MaxValue;
+        var workers = Environment.ProcessorCount;
+        // Workers take chunks in order; the smallest nonce found wins so the result is deterministic.
+        for (ulong round = 0; round * chunk * (ulong)workers < MaxPowNonce; round++)
+        {
+            var baseNonce = round * chunk * (ulong)workers;
+            Parallel.For(0, workers, w =>
+            {
+                var from = baseNonce + (ulong)w * chunk;
+                for (var nonce = from; nonce < from + chunk; nonce++)
+                {
+                    if (nonce >= Interlocked.Read(ref found))
+                    {
+                        return;
+                    }
+                    if (Transcript.ProofOfWorkBits(seed, nonce) >= bits)
+                    {
+                        ulong seen;
+                        do
+                        {
+                            seen = Interlocked.Read(ref found);
+                        }
+                        while (nonce < seen && Interlocked.CompareExchange(ref found, nonce, seen) != seen);
+                        return;
+                    }
+                }
+            });
+            if (found != ulong.MaxValue)
+            {
+                return found;
+            }
+        }
+        throw new InvalidOperationException("no proof-of-work nonce found within the search bound");
+    }
+
+    private static RowOpenings Open(MerkleTree tree, ulong[][] columns, int[] sortedPositions)
+    {
+        var rows = new ulong[sortedPositions.Length][];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            rows[i] = new ulong[columns.Length];
+            for (var c = 0; c < columns.Length; c++)
+            {
+                rows[i][c] = columns[c][sortedPositions[i]];
+            }
+        }
+        return new RowOpenings(rows, tree.Open(sortedPositions));
+    }
+}
