@@ -20,6 +20,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(KeccakBench.Create());
         bench.Subcommands.Add(Secp256k1Bench.Create());
         bench.Subcommands.Add(RollupBench.Create());
+        bench.Subcommands.Add(RpcBench.Create());
         return bench;
     }
 
