@@ -19,6 +19,8 @@ internal static class BenchCommands
         // Each benchmark adds its subcommand here, one line each.
         bench.Subcommands.Add(KeccakBench.Create());
         bench.Subcommands.Add(Secp256k1Bench.Create());
+        bench.Subcommands.Add(SequencerBench.Create());
+        bench.Subcommands.Add(ConsensusBench.Create());
         bench.Subcommands.Add(RollupBench.Create());
         bench.Subcommands.Add(RpcBench.Create());
         return bench;

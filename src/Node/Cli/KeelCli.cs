@@ -14,6 +14,7 @@ public static class KeelCli
         root.Subcommands.Add(BenchCommands.Create());
         root.Subcommands.Add(KeysCommands.Create());
         root.Subcommands.Add(HashCommands.Create());
+        root.Subcommands.Add(SimCommands.Create());
         ProverCommands.AddTo(root);
         root.Subcommands.Add(RollupCommands.Create());
         return root;
