@@ -23,6 +23,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(ConsensusBench.Create());
         bench.Subcommands.Add(RollupBench.Create());
         bench.Subcommands.Add(RpcBench.Create());
+        bench.Subcommands.Add(StorageBench.Create());
         return bench;
     }
 

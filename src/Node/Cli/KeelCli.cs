@@ -17,6 +17,7 @@ public static class KeelCli
         root.Subcommands.Add(SimCommands.Create());
         ProverCommands.AddTo(root);
         root.Subcommands.Add(RollupCommands.Create());
+        root.Subcommands.Add(DbCommands.Create());
         return root;
     }
 }
