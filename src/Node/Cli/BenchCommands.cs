@@ -27,6 +27,11 @@ internal static class BenchCommands
         bench.Subcommands.Add(P2pBench.Create());
         bench.Subcommands.Add(SequencerBench.Create());
         bench.Subcommands.Add(ConsensusBench.Create());
+        bench.Subcommands.Add(SequencerBench.Create());
+        bench.Subcommands.Add(ConsensusBench.Create());
+        bench.Subcommands.Add(RollupBench.Create());
+        bench.Subcommands.Add(RpcBench.Create());
+        bench.Subcommands.Add(StorageBench.Create());
         return bench;
     }
 
