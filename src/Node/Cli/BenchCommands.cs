@@ -26,12 +26,6 @@ internal static class BenchCommands
         bench.Subcommands.Add(FinalityBench.Create());
         bench.Subcommands.Add(P2pBench.Create());
         bench.Subcommands.Add(SequencerBench.Create());
-        bench.Subcommands.Add(ConsensusBench.Create());
-        bench.Subcommands.Add(SequencerBench.Create());
-        bench.Subcommands.Add(ConsensusBench.Create());
-        bench.Subcommands.Add(RollupBench.Create());
-        bench.Subcommands.Add(RpcBench.Create());
-        bench.Subcommands.Add(StorageBench.Create());
         return bench;
     }
 

@@ -20,7 +20,6 @@ public static class KeelCli
         ProverCommands.AddTo(root);
         root.Subcommands.Add(RollupCommands.Create());
         NodeCommands.AddTo(root);
-        root.Subcommands.Add(DbCommands.Create());
         return root;
     }
 }
