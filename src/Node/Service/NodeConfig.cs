@@ -58,6 +58,9 @@ public sealed record NodeConfig
     /// </summary>
     public int MaxTxsPerBlock { get; init; } = DefaultMaxTxsPerBlock;
 
+    /// <summary>Run the rollup executor (Poseidon2 state tree, state roots) over committed blocks in the background.</summary>
+    public bool Execute { get; init; } = true;
+
     /// <summary>A JSON file served as GET /devnet/info on the first RPC port (set by `keel devnet --processes` for validator 0).</summary>
     public string? DevnetInfoFile { get; init; }
 
@@ -150,6 +153,7 @@ public sealed record NodeConfig
             BlockTimeMs = (int)(Num(root, "blockTimeMs") ?? DefaultBlockTimeMs),
             MaxTxsPerBlock = (int)(Num(root, "maxTxsPerBlock") ?? DefaultMaxTxsPerBlock),
             DevnetInfoFile = Str(root, "devnetInfoFile") is { } info ? Resolve(info) : null,
+            Execute = root["execute"] is JsonValue execute ? execute.GetValue<bool>() : true,
             Validators = [.. validators.Select((v, i) => ParseValidator(v as JsonObject ?? throw new NodeConfigException($"validator {i} is not an object"), i))],
         };
         config.Validate();
@@ -170,6 +174,7 @@ public sealed record NodeConfig
         ["blockTimeMs"] = BlockTimeMs,
         ["maxTxsPerBlock"] = MaxTxsPerBlock,
         ["devnetInfoFile"] = DevnetInfoFile,
+        ["execute"] = Execute,
         ["validators"] = new JsonArray([.. Validators.Select(v => (JsonNode)new JsonObject
         {
             ["address"] = v.Address.ToString(),

@@ -55,6 +55,7 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     private P2pSequencerNetwork? _network;
     private StreamWriter? _voteLog;
     private StaticMembership? _membership;
+    private ChainExecutor? _executor;
     private readonly CancellationTokenSource _stop = new();
     private Task? _follower;
 
@@ -96,6 +97,9 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     public SequencerApplication Application => _app ?? throw new InvalidOperationException("the node is not started");
 
     public ConsensusNode? Consensus => _consensus;
+
+    /// <summary>The background rollup executor (state roots), when the config runs it.</summary>
+    public ChainExecutor? Executor => _executor;
 
     public ConsensusDriver? Driver => _driver;
 
@@ -139,6 +143,10 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
             _indexes[ns.ChainId] = new ChainIndex(ns.RollupParameters, RollupGenesis.Devnet().Allocations, genesisBlock);
         }
         ReplayIndexes();
+        if (_config.Execute)
+        {
+            _executor = new ChainExecutor(Namespaces, _blockStore, _indexes, _loggers.CreateLogger("Keel.Rollup"));
+        }
         _app = new SequencerApplication(new SequencerOptions
         {
             Namespaces = Namespaces,
@@ -343,6 +351,7 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
     {
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         IndexBlock(block.Block, now, block.Batches);
+        _executor?.Notify();
         if (!_submittedAtMs.IsEmpty)
         {
             foreach (var batch in block.Batches)
@@ -395,6 +404,7 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
             await _follower.ConfigureAwait(false);
         }
         _driver?.Dispose();
+        _executor?.Dispose();
         if (_network is not null)
         {
             await _network.DisposeAsync().ConfigureAwait(false);

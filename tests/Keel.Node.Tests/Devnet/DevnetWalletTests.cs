@@ -69,6 +69,19 @@ public sealed class DevnetWalletTests
                 var committed = Enumerable.Range(1, (int)target).SelectMany(h => devnet.Nodes[0].Chain(901).GetBlock(h)!.Transactions).ToList();
                 Assert.True(committed.Count >= 100, $"only {committed.Count} transactions committed on 901");
                 Assert.All(devnet.Nodes, n => Assert.Equal(0, n.Equivocations));
+
+                // The rollup executor (Poseidon2 tree) catches up in the background and agrees with the
+                // receipts and balances the index made at commit.
+                var executor = devnet.Nodes[0].Executor!;
+                await DevnetHarness.WaitUntil(() => executor.ExecutedHeight >= target, TimeSpan.FromSeconds(60), "the rollup executor to catch up");
+                Assert.Equal(0, executor.ReceiptMismatches);
+                Assert.NotNull(executor.StateRoot(901, target));
+                // The script's senders do nothing after it ends, so both views of them are final.
+                foreach (var account in DevnetLayout.FundedAccounts().Take(5))
+                {
+                    Assert.Equal(devnet.Nodes[0].Chain(901).GetAccount(account.Address), executor.GetAccount(901, account.Address));
+                    Assert.Equal(devnet.Nodes[0].Chain(902).GetAccount(account.Address), executor.GetAccount(902, account.Address));
+                }
                 someTx = committed[0];
                 height = target;
             }

@@ -94,11 +94,20 @@ public static class ChainRpcMethods
             return RpcResult.Data(Array.Empty<byte>());
         });
 
+        JsonObject WithStateRoot(JsonObject block, long height)
+        {
+            if (node.Executor?.StateRoot(chainId, height) is { } root)
+            {
+                block["stateRoot"] = Keel.Sequencer.Blocks.NamespaceEntry.ToWord(root).ToString();
+            }
+            return block;
+        }
+
         m.Add("eth_getBlockByNumber", RpcParam.Block("block"), RpcParam.Bool("full transactions").Optional(false), (block, full, _) =>
-            ResolveBlock(chain, block) is { } b ? RpcResult.Json(BlockJson(chain, b, full, baseFee)) : RpcResult.Null);
+            ResolveBlock(chain, block) is { } b ? RpcResult.Json(WithStateRoot(BlockJson(chain, b, full, baseFee), b.Height)) : RpcResult.Null);
 
         m.Add("eth_getBlockByHash", RpcParam.Hash("hash"), RpcParam.Bool("full transactions").Optional(false), (hash, full, _) =>
-            chain.GetBlock(Hash32.FromBytes(hash)) is { } b ? RpcResult.Json(BlockJson(chain, b, full, baseFee)) : RpcResult.Null);
+            chain.GetBlock(Hash32.FromBytes(hash)) is { } b ? RpcResult.Json(WithStateRoot(BlockJson(chain, b, full, baseFee), b.Height)) : RpcResult.Null);
 
         m.Add("eth_getBlockTransactionCountByNumber", RpcParam.Block("block"), (block, _) =>
             ResolveBlock(chain, block) is { } b ? RpcResult.Quantity((ulong)b.Transactions.Count) : RpcResult.Null);
@@ -166,7 +175,12 @@ public static class ChainRpcMethods
             {
                 return RpcResult.Null;
             }
-            return RpcResult.Json(SequencerBlockJson(node, b.Height));
+            var json = SequencerBlockJson(node, b.Height);
+            if (json is not null && node.Executor?.StateRoot(chainId, b.Height) is { } root)
+            {
+                json["stateRoot"] = Keel.Sequencer.Blocks.NamespaceEntry.ToWord(root).ToString();
+            }
+            return RpcResult.Json(json);
         });
 
         m.Add("keel_getNamespacePayload", RpcParam.Block("block"), RpcParam.Quantity("namespace").Optional(chainId), (block, ns, _) =>
@@ -208,6 +222,8 @@ public static class ChainRpcMethods
             ["equivocations"] = node.Equivocations,
             ["peers"] = node.Network?.Host.ConnectedPeers.Count,
             ["mempool"] = node.Application.Mempool(chainId).Count,
+            ["executedHeight"] = node.Executor?.ExecutedHeight,
+            ["receiptMismatches"] = node.Executor?.ReceiptMismatches,
         }));
 
         chain.BlockIndexed += b => server.Subscriptions.PublishNewHead(HeaderJson(b, baseFee));
