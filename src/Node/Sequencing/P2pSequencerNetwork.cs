@@ -291,7 +291,7 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
         }
         if (_chainByTopic.TryGetValue(message.Topic, out var chainId) && _onTransaction is { } admit)
         {
-            foreach (var raw in TxBatcher.Split(message.Data))
+            foreach (var raw in TxGossipCodec.Decode(message.Data, MaxTxsPerGossipBatch))
             {
                 admit(chainId, raw);
             }
@@ -378,35 +378,47 @@ public sealed class P2pSequencerNetwork : IConsensusNetwork, IAsyncDisposable
                 _pending = [];
                 _pendingBytes = 0;
             }
-            var output = new byte[batch.Sum(t => 4 + t.Length)];
-            var offset = 0;
-            foreach (var raw in batch)
-            {
-                BinaryPrimitives.WriteInt32BigEndian(output.AsSpan(offset), raw.Length);
-                raw.CopyTo(output.AsSpan(offset + 4));
-                offset += 4 + raw.Length;
-            }
-            _ = _owner.PublishAsync(_topic, output, MaxTxPublishAttempts);
-        }
-
-        /// <summary>The transactions of a batch; stops at the first malformed length (the rest is dropped).</summary>
-        public static List<byte[]> Split(ReadOnlySpan<byte> data)
-        {
-            var result = new List<byte[]>();
-            var offset = 0;
-            while (offset + 4 <= data.Length && result.Count < MaxTxsPerGossipBatch)
-            {
-                var length = BinaryPrimitives.ReadInt32BigEndian(data[offset..]);
-                if (length <= 0 || offset + 4 + length > data.Length)
-                {
-                    break;
-                }
-                result.Add(data.Slice(offset + 4, length).ToArray());
-                offset += 4 + length;
-            }
-            return result;
+            _ = _owner.PublishAsync(_topic, TxGossipCodec.Encode(batch), MaxTxPublishAttempts);
         }
 
         public void Dispose() => _timer.Dispose();
+    }
+}
+
+/// <summary>
+/// A gossiped transaction batch: each transaction as a 4-byte big-endian length and its bytes. Input
+/// from peers: decoding stops at the first malformed length or at the count limit, keeping what came
+/// before (each transaction is then judged by the mempool on its own).
+/// </summary>
+internal static class TxGossipCodec
+{
+    public static byte[] Encode(IReadOnlyList<byte[]> transactions)
+    {
+        var output = new byte[transactions.Sum(t => 4 + t.Length)];
+        var offset = 0;
+        foreach (var raw in transactions)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(output.AsSpan(offset), raw.Length);
+            raw.CopyTo(output.AsSpan(offset + 4));
+            offset += 4 + raw.Length;
+        }
+        return output;
+    }
+
+    public static List<byte[]> Decode(ReadOnlySpan<byte> data, int maxTransactions)
+    {
+        var result = new List<byte[]>();
+        var offset = 0;
+        while (offset + 4 <= data.Length && result.Count < maxTransactions)
+        {
+            var length = BinaryPrimitives.ReadInt32BigEndian(data[offset..]);
+            if (length <= 0 || length > data.Length - offset - 4)
+            {
+                break;
+            }
+            result.Add(data.Slice(offset + 4, length).ToArray());
+            offset += 4 + length;
+        }
+        return result;
     }
 }

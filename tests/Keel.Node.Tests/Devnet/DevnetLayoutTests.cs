@@ -54,3 +54,34 @@ public sealed class DevnetLayoutTests
         Assert.Contains(reason, e.Message);
     }
 }
+
+public sealed class NodeConfigTests
+{
+    [Fact]
+    public void A_config_written_as_json_reads_back_the_same()
+    {
+        var dir = DevnetHarness.TempDir("config");
+        try
+        {
+            var config = DevnetLayout.Prepare(DevnetHarness.Options(dir, validators: 2), fresh: true)[0] with { MaxTxsPerBlock = 77, Execute = false, BlockTimeMs = 12 };
+            var read = NodeConfig.Parse(config.ToJson().ToJsonString(), dir);
+            Assert.Equal(config.ToJson().ToJsonString(), read.ToJson().ToJsonString());
+            Assert.Equal(77, read.MaxTxsPerBlock);
+            Assert.False(read.Execute);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("maxTxsPerBlock", 0)]
+    [InlineData("blockTimeMs", 0)]
+    public void Out_of_range_numbers_are_refused(string field, int value)
+    {
+        var json = $"{{\"keyFile\": \"k\", \"dataDir\": \"d\", \"{field}\": {value}, \"validators\": [{{\"address\": \"0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\", \"peerId\": \"12D3KooWMSyUmRwCKswR8jnw1NkF2HqEAvqpmiCcnCVC9FoU8KtE\", \"p2p\": \"/ip4/127.0.0.1/tcp/1\"}}]}}";
+        var e = Assert.Throws<NodeConfigException>(() => NodeConfig.Parse(json, Path.GetTempPath()));
+        Assert.Contains(field, e.Message);
+    }
+}
