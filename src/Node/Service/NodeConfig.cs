@@ -25,7 +25,7 @@ public sealed record NodeConfig
 {
     public const int DefaultP2pPort = 30400;
     public const int DefaultRpcPort = 9545;
-    public const int DefaultBlockTimeMs = 50;
+    public const int DefaultBlockTimeMs = 15;
     public const int DefaultMetricsPort = 9464;
     public const int DefaultMaxTxsPerBlock = 1_000;
     public const int MaxChains = 64;

@@ -192,7 +192,8 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
         };
         var signer = new Secp256k1ConsensusSigner(key.Secp256k1PrivateKey, ValidatorIndex, _config.NetworkId);
         var verifier = new Secp256k1SignatureVerifier(membership, _config.NetworkId);
-        _consensus = new ConsensusNode(consensusConfig, membership, signer, verifier, _network, _consensusStore, _app, _driver!,
+        var application = new CommitFlushingApplication(_app, Namespaces.Count);
+        _consensus = new ConsensusNode(consensusConfig, membership, signer, verifier, _network, _consensusStore, application, _driver!,
             new DeterministicRandom((ulong)Environment.TickCount64 ^ (ulong)ValidatorIndex), Genesis, this);
         _driver!.Start(_consensus);
         NodeMetrics.Register(this);
