@@ -107,7 +107,7 @@ public static class Noise
 /// The Noise transport: a byte stream over length-prefixed encrypted frames. Reads come from one
 /// reader at a time and writes from one writer at a time (the muxer serialises both).
 /// </summary>
-public sealed class NoiseStream : Stream
+public sealed class NoiseStream : ByteChannelStream
 {
     /// <summary>Network reads fill this much at a time so that small frames cost no extra syscalls.</summary>
     private const int ReceiveBufferBytes = 2 * (Noise.MaxMessageBytes + 2);
@@ -128,12 +128,6 @@ public sealed class NoiseStream : Stream
         _send = send;
         _receive = receive;
     }
-
-    public override bool CanRead => true;
-    public override bool CanWrite => true;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -230,12 +224,6 @@ public sealed class NoiseStream : Stream
 
     public override Task FlushAsync(CancellationToken cancellationToken) => _inner.FlushAsync(cancellationToken);
     public override void Flush() => _inner.Flush();
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

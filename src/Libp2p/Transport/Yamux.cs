@@ -391,7 +391,7 @@ public sealed class Yamux : IAsyncDisposable
 /// One yamux stream as a <see cref="Stream"/>. Writes wait for the remote's credit; reads return
 /// credit once half the window has been consumed. Dispose half-closes (FIN); Reset aborts (RST).
 /// </summary>
-public sealed class YamuxStream : Stream
+public sealed class YamuxStream : ByteChannelStream
 {
     private readonly Yamux _session;
     // Unbounded as a channel, bounded by the protocol: a peer that sends past the receive window
@@ -481,12 +481,6 @@ public sealed class YamuxStream : Stream
             _session.Forget(this);
         }
     }
-
-    public override bool CanRead => true;
-    public override bool CanWrite => true;
-    public override bool CanSeek => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -623,12 +617,6 @@ public sealed class YamuxStream : Stream
 
     public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public override void Flush() { }
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
 
     // Disposing half-closes rather than resets: a reset may make the remote drop data it has
     // not read yet (identify writes its message and closes straight away).

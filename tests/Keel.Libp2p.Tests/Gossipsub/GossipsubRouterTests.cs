@@ -50,19 +50,25 @@ public sealed class GossipsubRouterTests
     {
         public required Libp2pHost Host { get; init; }
         public YamuxStream? Stream { get; private set; }
+        /// <summary>RPCs the router sent us.</summary>
+        public ConcurrentQueue<RPC> Received { get; } = new();
 
         public static async Task<RawPeer> StartAsync(IdentityKey? key = null, bool neverRead = false)
         {
             var host = await TestHosts.StartAsync(key);
+            var peer = new RawPeer { Host = host };
             host.SetStreamHandler(GossipsubRouter.ProtocolId, async (s, c, ct) =>
             {
                 if (neverRead)
                 {
                     await Task.Delay(Timeout.Infinite, ct);
                 }
-                await s.CopyToAsync(System.IO.Stream.Null, ct);
+                while (await LengthPrefixed.ReadAsync(s, 4 * 1024 * 1024, ct) is { } frame)
+                {
+                    peer.Received.Enqueue(RPC.Parser.ParseFrom(frame));
+                }
             });
-            return new RawPeer { Host = host };
+            return peer;
         }
 
         public async Task ConnectAsync(Node node)
@@ -325,6 +331,42 @@ public sealed class GossipsubRouterTests
         {
             throw new TimeoutException(e.Message + "\nA:\n" + string.Join("\n", a.Logs.Lines) + "\nB:\n" + string.Join("\n", b.Logs.Lines));
         }
+    }
+
+    [Fact]
+    public async Task Iwant_is_served_at_most_three_times_per_peer_and_message()
+    {
+        await using var b = await Node.StartAsync();
+        await using var raw = await RawPeer.StartAsync();
+        await raw.ConnectAsync(b);
+        await TestHosts.Eventually(async () => (await b.Router.GetTopicPeersAsync(Topic)).Length == 1, "b sees the raw subscriber");
+        await b.Router.PublishAsync(Topic, "wanted"u8.ToArray());
+        await TestHosts.Eventually(() => raw.Received.Any(r => r.Publish.Count > 0), "raw got the publish");
+        var original = raw.Received.SelectMany(r => r.Publish).First();
+        var id = MessageSigning.MessageId(PublicKey.Decode(original.Key.Span), original.Seqno.Span);
+        for (var i = 0; i < 5; i++)
+        {
+            await raw.SendAsync(new RPC { Control = new ControlMessage { Iwant = { new ControlIWant { MessageIDs = { ByteString.CopyFrom(id) } } } } });
+        }
+        int Copies() => raw.Received.SelectMany(r => r.Publish).Count(m => m.Seqno == original.Seqno);
+        await TestHosts.Eventually(() => Copies() == 4, "publish plus three retransmits");
+        await Task.Delay(300);
+        Assert.Equal(4, Copies());
+    }
+
+    [Fact]
+    public async Task Ihave_gets_an_iwant_and_an_unkept_promise_is_penalised()
+    {
+        await using var b = await Node.StartAsync();
+        await using var raw = await RawPeer.StartAsync();
+        await raw.ConnectAsync(b);
+        await TestHosts.Eventually(async () => (await b.Router.GetTopicPeersAsync(Topic)).Length == 1, "b sees the raw subscriber");
+        var fakeId = new byte[44];
+        fakeId[0] = 7;
+        await raw.SendAsync(new RPC { Control = new ControlMessage { Ihave = { new ControlIHave { TopicID = Topic, MessageIDs = { ByteString.CopyFrom(fakeId) } } } } });
+        await TestHosts.Eventually(() => raw.Received.Any(r => r.Control?.Iwant.Any(w => w.MessageIDs.Any(x => x.Span.SequenceEqual(fakeId))) == true), "b asked for it");
+        Assert.Equal(0, await b.Router.GetScoreAsync(raw.Host.PeerId));
+        await TestHosts.Eventually(async () => await b.Router.GetScoreAsync(raw.Host.PeerId) < 0, "broken promise penalised", 10_000);
     }
 }
 
