@@ -90,3 +90,22 @@ public class ConstraintProgramTests
         Assert.Equal(GoldilocksExt2.Zero, value[0]);
     }
 }
+
+public class ConstraintCodegenTests
+{
+    [Fact]
+    public void C_and_solidity_sources_have_one_statement_per_instruction()
+    {
+        var air = new Keel.Prover.Examples.FibonacciAir(64, 1);
+        var program = new ConstraintProgram(air.TransitionConstraints);
+        var c = ConstraintCodegen.EmitC(program, "fib_constraints");
+        var sol = ConstraintCodegen.EmitSolidity(program, "fibConstraints");
+        Assert.Equal(program.Instructions.Length, c.Split('\n').Count(l => l.TrimStart().StartsWith("const gl_t r", StringComparison.Ordinal)));
+        Assert.Equal(program.Instructions.Length, sol.Split('\n').Count(l => l.TrimStart().StartsWith("r[", StringComparison.Ordinal)));
+        Assert.Contains("NEXT(0)", c);
+        Assert.Contains("gl_sub(", c);
+        Assert.Contains("out[1] = r", c);
+        Assert.Contains("GL2.sub(", sol);
+        Assert.Contains("next[1]", sol);
+    }
+}
