@@ -86,7 +86,8 @@ public sealed class Transaction
 
     public UInt256 Value { get; init; }
 
-    public byte[] Data { get; init; } = [];
+    /// <summary>Call data, or init code for a contract creation. Read-only: the transaction's hash depends on it.</summary>
+    public ReadOnlyMemory<byte> Data { get; init; } = ReadOnlyMemory<byte>.Empty;
 
     /// <summary>EIP-1559 only (empty for legacy).</summary>
     public IReadOnlyList<AccessListEntry> AccessList { get; init; } = [];
@@ -217,13 +218,13 @@ public sealed class Transaction
 
     private void WriteLegacyFields(RlpWriter writer) =>
         writer.WriteULong(Nonce).WriteUInt256(GasPrice).WriteULong(GasLimit)
-            .WriteOptionalAddress(To).WriteUInt256(Value).WriteBytes(Data);
+            .WriteOptionalAddress(To).WriteUInt256(Value).WriteBytes(Data.Span);
 
     private void WriteEip1559Fields(RlpWriter writer)
     {
         writer.WriteULong(ChainId ?? throw new InvalidOperationException("an EIP-1559 transaction needs a chain id"))
             .WriteULong(Nonce).WriteUInt256(MaxPriorityFeePerGas).WriteUInt256(MaxFeePerGas).WriteULong(GasLimit)
-            .WriteOptionalAddress(To).WriteUInt256(Value).WriteBytes(Data);
+            .WriteOptionalAddress(To).WriteUInt256(Value).WriteBytes(Data.Span);
         writer.StartList();
         foreach (var entry in AccessList)
         {
@@ -269,6 +270,10 @@ public sealed class Transaction
         catch (RlpException e)
         {
             throw new TransactionDecodeException($"malformed transaction: {e.Message}", e);
+        }
+        if (tx.Nonce == ulong.MaxValue)
+        {
+            throw new TransactionDecodeException("nonce 2^64-1 is not allowed (EIP-2681)");
         }
         if (expectedChainId is { } expected && tx.ChainId != expected)
         {

@@ -19,6 +19,7 @@ internal static class BenchCommands
         // Each benchmark adds its subcommand here, one line each.
         bench.Subcommands.Add(KeccakBench.Create());
         bench.Subcommands.Add(Secp256k1Bench.Create());
+        bench.Subcommands.Add(RollupBench.Create());
         foreach (var c in new[] { NttBench.Create(), Poseidon2Bench.Create(), ProverBench.Create() }) bench.Subcommands.Add(c);
         return bench;
     }

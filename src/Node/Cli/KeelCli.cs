@@ -15,6 +15,7 @@ public static class KeelCli
         root.Subcommands.Add(KeysCommands.Create());
         root.Subcommands.Add(HashCommands.Create());
         ProverCommands.AddTo(root);
+        root.Subcommands.Add(RollupCommands.Create());
         return root;
     }
 }

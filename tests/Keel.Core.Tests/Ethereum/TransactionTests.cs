@@ -61,7 +61,7 @@ public class TransactionTests
         Assert.Equal(v.To is null ? null : Address.Parse(v.To), tx.To);
         Assert.Equal(v.To is null, tx.IsContractCreation);
         Assert.Equal(UInt256.Parse(v.Value), tx.Value);
-        Assert.Equal(v.Data, Hex.Encode(tx.Data));
+        Assert.Equal(v.Data, Hex.Encode(tx.Data.Span));
         Assert.Equal(
             (v.AccessList ?? []).Select(e => new AccessListEntry(Address.Parse(e.Address), [.. e.StorageKeys.Select(Hash32.Parse)])).ToList(),
             tx.AccessList);
@@ -214,6 +214,16 @@ public class TransactionTests
         var tx = new Transaction { ChainId = 901, MaxPriorityFeePerGas = 10UL, MaxFeePerGas = 9UL, GasLimit = 21000, To = Address.Zero }.Sign(key);
         Assert.Contains("max priority fee per gas 10 is higher than max fee per gas 9",
             Assert.Throws<TransactionDecodeException>(() => Transaction.Decode(tx.Encode())).Message);
+    }
+
+    [Fact]
+    public void Nonce_at_the_eip2681_limit_is_rejected()
+    {
+        var key = Hex.Decode(Get("eip1559 chain 1 transfer").PrivateKey);
+        var tx = new Transaction { ChainId = 901, Nonce = ulong.MaxValue, GasLimit = 21000, To = Address.Zero }.Sign(key);
+        Assert.Contains("EIP-2681", Assert.Throws<TransactionDecodeException>(() => Transaction.Decode(tx.Encode())).Message);
+        var below = new Transaction { ChainId = 901, Nonce = ulong.MaxValue - 1, GasLimit = 21000, To = Address.Zero }.Sign(key);
+        Assert.Equal(ulong.MaxValue - 1, Transaction.Decode(below.Encode()).Nonce);
     }
 
     [Fact]
