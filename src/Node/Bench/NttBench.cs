@@ -27,7 +27,7 @@ internal static class NttBench
             var runs = Math.Clamp(parse.GetValue(repeat), 1, 100);
             var cores = Environment.ProcessorCount;
             var report = new BenchReport("ntt");
-            var table = report.AddTable("Goldilocks NTT (radix-2, natural order in and out)", "size", "direction", "threads", "ms", "Melem/s", "speed-up", "cpu");
+            var table = report.AddTable("Goldilocks NTT (radix-2, natural order in and out)", "size", "direction", "threads", "ms", "Melem/s", "speed-up", "cpu", "cpu ms");
             var rng = new Random(1);
             for (var log = lo; log <= hi; log++)
             {
@@ -57,11 +57,11 @@ internal static class NttBench
                         {
                             single = ms;
                         }
-                        table.AddRow($"2^{log}", inverse ? "inverse" : "forward", threads, ms, n / ms / 1e3, $"{single / ms:F2}x", $"{cpu * 100:F0}%");
+                        table.AddRow($"2^{log}", inverse ? "inverse" : "forward", threads, ms, n / ms / 1e3, $"{single / ms:F2}x", $"{cpu * 100:F0}%", ms * cpu * threads);
                     }
                 }
             }
-            report.Notes.Add($"median of {runs} runs after a warm-up (two runs, 300 ms at least); cpu = process CPU time / (wall time x threads): well under 100% means other processes took the cores");
+            report.Notes.Add($"median of {runs} runs after a warm-up (two runs, 300 ms at least); cpu = process CPU time / (wall time x threads): well under 100% means other processes took the cores; cpu ms = CPU time one transform consumed (wall x cpu x threads), the figure least disturbed by a busy machine");
             return BenchCommands.Emit(parse, report);
         });
         return command;

@@ -18,7 +18,7 @@ internal static class Poseidon2Bench
             var budget = TimeSpan.FromSeconds(Math.Clamp(parse.GetValue(seconds), 0.05, 60));
             var cores = Environment.ProcessorCount;
             var report = new BenchReport("poseidon2");
-            var table = report.AddTable("Poseidon2 over Goldilocks", "operation", "threads", "per second", "ns each", "cpu");
+            var table = report.AddTable("Poseidon2 over Goldilocks", "operation", "threads", "per second", "ns each", "cpu", "per cpu-second");
             var cases = new (string Name, Func<Action> Make)[]
             {
                 ("permute width 8", () => { var s = new ulong[8]; return () => Poseidon2.Width8.Permute(s); }),
@@ -32,10 +32,10 @@ internal static class Poseidon2Bench
                 foreach (var threads in cores > 1 ? new[] { 1, cores } : new[] { 1 })
                 {
                     var (rate, cpu) = Measure(budget, threads, make);
-                    table.AddRow(name, threads, rate, 1e9 / rate * threads, $"{cpu * 100:F0}%");
+                    table.AddRow(name, threads, rate, 1e9 / rate * threads, $"{cpu * 100:F0}%", rate / Math.Max(cpu * threads, 1e-9));
                 }
             }
-            report.Notes.Add("ns each is per call per thread; cpu = process CPU time / (wall time x threads): well under 100% means other processes took the cores");
+            report.Notes.Add("ns each is per call per thread; cpu = process CPU time / (wall time x threads): well under 100% means other processes took the cores; per cpu-second = calls per second of CPU time this process got, the figure least disturbed by a busy machine");
             return BenchCommands.Emit(parse, report);
         });
         return command;
