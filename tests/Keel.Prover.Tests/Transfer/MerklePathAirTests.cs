@@ -1,0 +1,82 @@
+using Keel.Core;
+using Keel.Prover.Proving;
+using Keel.Prover.Stark;
+using Keel.Prover.Transfer;
+using Keel.Prover.Verification;
+using Keel.Rollup.Hashing;
+using Keel.Rollup.State;
+
+namespace Keel.Prover.Tests.Transfer;
+
+public class MerklePathAirTests
+{
+    private static readonly Address Prover = Address.Parse("0x2222222222222222222222222222222222222222");
+
+    /// <summary>An opening of a real rollup state tree (a few accounts), in the AIR's terms.</summary>
+    private static (byte[] Bits, ulong[] Limbs, ulong[] Leaf, ulong[][] Siblings, ulong[] Root) Opening()
+    {
+        var hasher = new RollupHasher();
+        var tree = new SparseMerkleTree(hasher);
+        var target = Address.Parse("0x8ba1f109551bD432803012645Ac136ddd64DBA72");
+        tree.SetLeaf(Address.Parse("0x0000000000000000000000000000000000000001"), hasher.HashLeaf(5, 0));
+        tree.SetLeaf(Address.Parse("0x8ba1f109551bd432803012645ac136ddd64dba73"), hasher.HashLeaf(7, 1));
+        var leafDigest = hasher.HashLeaf(1_000_000, 3);
+        tree.SetLeaf(target, leafDigest);
+        var path = tree.GetPath(target);
+        var bits = new byte[MerklePathAir.Depth];
+        var siblings = new ulong[MerklePathAir.Depth][];
+        for (var h = 0; h < bits.Length; h++)
+        {
+            bits[h] = (byte)FieldEncoding.AddressBit(target, h);
+            siblings[h] = new ulong[4];
+            path[h].CopyTo(siblings[h]);
+        }
+        var limbs = new ulong[5];
+        FieldEncoding.WriteAddress(target, limbs);
+        var leaf = new ulong[4];
+        leafDigest.CopyTo(leaf);
+        var root = new ulong[4];
+        tree.Root.CopyTo(root);
+        Assert.Equal(tree.Root, path.ComputeRoot(hasher, target, leafDigest));
+        return (bits, limbs, leaf, siblings, root);
+    }
+
+    [Fact]
+    public void Trace_reaches_the_rollup_tree_root()
+    {
+        var (bits, _, leaf, siblings, root) = Opening();
+        Assert.Equal(root, MerklePathAir.ComputeRoot(bits, leaf, siblings));
+        var (_, traceRoot) = MerklePathAir.BuildTrace(bits, leaf, siblings);
+        Assert.Equal(root, traceRoot);
+    }
+
+    [Fact]
+    public void Opening_proof_verifies_and_binds_address_leaf_and_root()
+    {
+        var (bits, limbs, leaf, siblings, root) = Opening();
+        var (trace, _) = MerklePathAir.BuildTrace(bits, leaf, siblings);
+        var air = new MerklePathAir(limbs, leaf, root);
+        var proof = new StarkProver().Prove(air, trace, Prover).ToBytes();
+        StarkVerifier.Verify(air, proof, Prover);
+
+        var otherAddress = (ulong[])limbs.Clone();
+        otherAddress[2] ^= 4;
+        Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(new MerklePathAir(otherAddress, leaf, root), proof, Prover));
+        var otherLeaf = (ulong[])leaf.Clone();
+        otherLeaf[0] ^= 1;
+        Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(new MerklePathAir(limbs, otherLeaf, root), proof, Prover));
+        var otherRoot = (ulong[])root.Clone();
+        otherRoot[3] ^= 1;
+        Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(new MerklePathAir(limbs, leaf, otherRoot), proof, Prover));
+    }
+
+    [Fact]
+    public void Prover_refuses_an_opening_for_another_address()
+    {
+        var (bits, limbs, leaf, siblings, root) = Opening();
+        bits[40] ^= 1; // the path is hashed with a different operand order at level 40
+        var (trace, wrongRoot) = MerklePathAir.BuildTrace(bits, leaf, siblings);
+        Assert.NotEqual(root, wrongRoot);
+        Assert.Throws<TraceException>(() => new StarkProver().Prove(new MerklePathAir(limbs, leaf, wrongRoot), trace, Prover));
+    }
+}
