@@ -46,15 +46,15 @@ public class MerklePathAirTests
     {
         var (bits, _, leaf, siblings, root) = Opening();
         Assert.Equal(root, MerklePathAir.ComputeRoot(bits, leaf, siblings));
-        var (_, traceRoot) = MerklePathAir.BuildTrace(bits, leaf, siblings);
-        Assert.Equal(root, traceRoot);
+        var (_, traceRoots) = MerklePathAir.BuildTrace(bits, [leaf], siblings);
+        Assert.Equal(root, traceRoots[0]);
     }
 
     [Fact]
     public void Opening_proof_verifies_and_binds_address_leaf_and_root()
     {
         var (bits, limbs, leaf, siblings, root) = Opening();
-        var (trace, _) = MerklePathAir.BuildTrace(bits, leaf, siblings);
+        var (trace, _) = MerklePathAir.BuildTrace(bits, [leaf], siblings);
         var air = new MerklePathAir(limbs, leaf, root);
         var proof = new StarkProver().Prove(air, trace, Prover).ToBytes();
         StarkVerifier.Verify(air, proof, Prover);
@@ -75,8 +75,29 @@ public class MerklePathAirTests
     {
         var (bits, limbs, leaf, siblings, root) = Opening();
         bits[40] ^= 1; // the path is hashed with a different operand order at level 40
-        var (trace, wrongRoot) = MerklePathAir.BuildTrace(bits, leaf, siblings);
+        var (trace, wrongRoots) = MerklePathAir.BuildTrace(bits, [leaf], siblings);
+        var wrongRoot = wrongRoots[0];
         Assert.NotEqual(root, wrongRoot);
         Assert.Throws<TraceException>(() => new StarkProver().Prove(new MerklePathAir(limbs, leaf, wrongRoot), trace, Prover));
+    }
+
+    [Fact]
+    public void Update_proof_matches_the_tree_after_the_leaf_changes()
+    {
+        var (bits, limbs, oldLeaf, siblings, oldRoot) = Opening();
+        var hasher = new RollupHasher();
+        var newLeafDigest = hasher.HashLeaf(999_000, 4);
+        var newLeaf = new ulong[4];
+        newLeafDigest.CopyTo(newLeaf);
+        var (trace, roots) = MerklePathAir.BuildTrace(bits, [oldLeaf, newLeaf], siblings);
+        Assert.Equal(oldRoot, roots[0]);
+        Assert.Equal(MerklePathAir.ComputeRoot(bits, newLeaf, siblings), roots[1]);
+
+        var air = new MerklePathAir(limbs, oldLeaf, oldRoot, newLeaf, roots[1]);
+        Assert.Equal(MerklePathAir.UpdateName, air.Name);
+        var proof = new StarkProver().Prove(air, trace, Prover).ToBytes();
+        StarkVerifier.Verify(air, proof, Prover);
+        // Claiming the update left the root unchanged is refused.
+        Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(new MerklePathAir(limbs, oldLeaf, oldRoot, newLeaf, oldRoot), proof, Prover));
     }
 }
