@@ -4,7 +4,7 @@ using Keel.Core.Hashing;
 namespace Keel.Prover.Air;
 
 /// <summary>
-/// One width-8 Poseidon2 permutation (P3new) spread over a 32-row cycle, for AIRs to embed: row 0
+/// One Poseidon2 permutation (P3new, width 8 or 12) spread over a 32-row cycle, for AIRs to embed: row 0
 /// holds the input, transition r (0..29) applies round r (transition 0 also applies the initial
 /// external layer), row 30 holds the output; transitions 30 and 31 are left to the embedding AIR.
 /// The round kind and round constants are periodic columns; the constraint for lane i is
@@ -13,11 +13,10 @@ namespace Keel.Prover.Air;
 /// </summary>
 public sealed class Poseidon2Gadget
 {
-    public const int Width = 8;
     public const int CycleRows = 32;
 
-    /// <summary>Periodic columns the gadget adds: selectors initial, full, partial, copy, active, then 8 round constants.</summary>
-    public const int PeriodicColumnCount = 5 + Width;
+    /// <summary>Periodic selector columns: initial, full, partial, copy, active; the round constants (one per lane) follow.</summary>
+    public const int SelectorColumns = 5;
 
     private const int Initial = 0;
     private const int Full = 1;
@@ -31,13 +30,25 @@ public sealed class Poseidon2Gadget
 
     /// <param name="periodicBase">index of the gadget's first periodic column in the AIR's list</param>
     /// <param name="copyAtRow31">true: transition 31 also copies (a plain chain); false: row 31's transition is the embedding AIR's</param>
-    public Poseidon2Gadget(int periodicBase, bool copyAtRow31)
+    /// <param name="width">8 or 12</param>
+    public Poseidon2Gadget(int periodicBase, bool copyAtRow31, int width = 8)
     {
+        if (width is not (8 or 12))
+        {
+            throw new AirDefinitionException("the Poseidon2 gadget has widths 8 and 12");
+        }
         _periodicBase = periodicBase;
         _copyAtRow31 = copyAtRow31;
+        Width = width;
+        P = Poseidon2.ForWidth(width);
     }
 
-    private static Poseidon2Permutation P => Poseidon2.Width8;
+    public int Width { get; }
+
+    /// <summary>Periodic columns the gadget adds: the selectors, then one round constant per lane.</summary>
+    public int PeriodicColumnCount => SelectorColumns + Width;
+
+    private Poseidon2Permutation P { get; }
 
     public static bool IsFullRound(int r) => r < Poseidon2Permutation.HalfFullRounds
         || (r >= Poseidon2Permutation.HalfFullRounds + Poseidon2Permutation.PartialRounds && r < 2 * Poseidon2Permutation.HalfFullRounds + Poseidon2Permutation.PartialRounds);
@@ -82,7 +93,7 @@ public sealed class Poseidon2Gadget
 
     private Expr Periodic(int k) => Expr.Periodic(_periodicBase + k);
 
-    private static Expr[] ExternalLayer(Expr[] x)
+    private Expr[] ExternalLayer(Expr[] x)
     {
         var y = new Expr[Width];
         for (var b = 0; b < Width; b += 4)
@@ -98,12 +109,17 @@ public sealed class Poseidon2Gadget
         for (var i = 0; i < Width; i++)
         {
             // Each lane also gets the sum of its column over the 4-element chunks.
-            result[i] = y[i] + (y[i & 3] + y[(i & 3) + 4]);
+            var column = y[i & 3];
+            for (var b = 4; b < Width; b += 4)
+            {
+                column = column + y[b + (i & 3)];
+            }
+            result[i] = y[i] + column;
         }
         return result;
     }
 
-    private static Expr[] InternalLayer(Expr[] x)
+    private Expr[] InternalLayer(Expr[] x)
     {
         var sum = x[0];
         for (var i = 1; i < Width; i++)
@@ -153,34 +169,36 @@ public sealed class Poseidon2Gadget
     /// <summary>Fills rows start..start+30 of the state columns from <paramref name="input"/>; row start+30 holds the output.</summary>
     public static void FillPermutation(ulong[][] trace, IReadOnlyList<int> stateColumns, int start, ReadOnlySpan<ulong> input)
     {
-        Span<ulong> state = stackalloc ulong[Width];
+        var width = input.Length;
+        var p = Poseidon2.ForWidth(width);
+        Span<ulong> state = stackalloc ulong[width];
         input.CopyTo(state);
         var half = Poseidon2Permutation.HalfFullRounds;
         for (var r = 0; r < CycleRows - 1; r++)
         {
-            for (var c = 0; c < Width; c++)
+            for (var c = 0; c < width; c++)
             {
                 trace[stateColumns[c]][start + r] = state[c];
             }
             if (r == 0)
             {
-                P.ExternalLayer(state);
+                p.ExternalLayer(state);
             }
             if (IsFullRound(r))
             {
                 var rc = r < half
-                    ? P.ExternalInitialConstants.Slice(r * Width, Width)
-                    : P.ExternalFinalConstants.Slice((r - half - Poseidon2Permutation.PartialRounds) * Width, Width);
-                for (var c = 0; c < Width; c++)
+                    ? p.ExternalInitialConstants.Slice(r * width, width)
+                    : p.ExternalFinalConstants.Slice((r - half - Poseidon2Permutation.PartialRounds) * width, width);
+                for (var c = 0; c < width; c++)
                 {
                     state[c] = Goldilocks.Pow7(Goldilocks.Add(state[c], rc[c]));
                 }
-                P.ExternalLayer(state);
+                p.ExternalLayer(state);
             }
             else if (IsPartialRound(r))
             {
-                state[0] = Goldilocks.Pow7(Goldilocks.Add(state[0], P.InternalConstants[r - half]));
-                P.InternalLayer(state);
+                state[0] = Goldilocks.Pow7(Goldilocks.Add(state[0], p.InternalConstants[r - half]));
+                p.InternalLayer(state);
             }
         }
     }

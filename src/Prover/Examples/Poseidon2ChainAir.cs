@@ -3,19 +3,17 @@ using Keel.Prover.Air;
 namespace Keel.Prover.Examples;
 
 /// <summary>
-/// A chain of Poseidon2 width-8 permutations (P3new): state_(k+1) = Permute(state_k). Eight
+/// A chain of Poseidon2 permutations (P3new, width 8 or 12): state_(k+1) = Permute(state_k). The
 /// columns hold the state; each permutation takes one 32-row cycle of <see cref="Poseidon2Gadget"/>:
 /// row 0 its input, row 30 its output, row 31 a copy which is also the next permutation's input.
-/// Public inputs: the 8 input elements, then the 8 output elements.
+/// Public inputs: the input elements, then the output elements.
 /// </summary>
 public sealed class Poseidon2ChainAir : IAir
 {
     public const string AirName = "poseidon2-chain-v1";
-    public const int Width = Poseidon2Gadget.Width;
+    public const string AirName12 = "poseidon2-chain12-v1";
+    public const int Width = 8;
     public const int CycleRows = Poseidon2Gadget.CycleRows;
-
-    private static readonly int[] StateColumns = [0, 1, 2, 3, 4, 5, 6, 7];
-    private static readonly Poseidon2Gadget Gadget = new(0, copyAtRow31: true);
 
     public Poseidon2ChainAir(int permutations, ulong[] input, ulong[] output)
     {
@@ -23,27 +21,30 @@ public sealed class Poseidon2ChainAir : IAir
         {
             throw new AirDefinitionException("the chain length must be a power of two");
         }
-        if (input.Length != Width || output.Length != Width)
+        if (input.Length is not (8 or 12) || output.Length != input.Length)
         {
-            throw new AirDefinitionException("input and output are 8 elements each");
+            throw new AirDefinitionException("input and output are 8 or 12 elements each");
         }
+        var width = input.Length;
+        var gadget = new Poseidon2Gadget(0, copyAtRow31: true, width);
+        TraceWidth = width;
         Permutations = permutations;
         TraceLength = permutations * CycleRows;
         PublicInputs = [.. input, .. output];
         var assertions = new List<Assertion>();
-        for (var c = 0; c < Width; c++)
+        for (var c = 0; c < width; c++)
         {
             assertions.Add(new Assertion(c, 0, input[c]));
             assertions.Add(new Assertion(c, TraceLength - 2, output[c]));
         }
         Assertions = assertions;
-        PeriodicColumns = Gadget.PeriodicColumns();
-        TransitionConstraints = Gadget.Constraints(StateColumns);
+        PeriodicColumns = gadget.PeriodicColumns();
+        TransitionConstraints = gadget.Constraints([.. Enumerable.Range(0, width)]);
     }
 
     public int Permutations { get; }
-    public string Name => AirName;
-    public int TraceWidth => Width;
+    public string Name => TraceWidth == 8 ? AirName : AirName12;
+    public int TraceWidth { get; }
     public int TraceLength { get; }
     public IReadOnlyList<ulong> PublicInputs { get; }
     public IReadOnlyList<Expr> TransitionConstraints { get; }
@@ -53,18 +54,20 @@ public sealed class Poseidon2ChainAir : IAir
     /// <summary>The trace of a chain of <paramref name="permutations"/> permutations from <paramref name="input"/>, and its output.</summary>
     public static (ulong[][] Trace, ulong[] Output) BuildTrace(int permutations, ReadOnlySpan<ulong> input)
     {
+        var width = input.Length;
         var n = permutations * CycleRows;
-        var trace = new ulong[Width][];
-        for (var c = 0; c < Width; c++)
+        var trace = new ulong[width][];
+        for (var c = 0; c < width; c++)
         {
             trace[c] = new ulong[n];
         }
         var state = input.ToArray();
+        int[] columns = [.. Enumerable.Range(0, width)];
         for (var k = 0; k < permutations; k++)
         {
             var start = k * CycleRows;
-            Poseidon2Gadget.FillPermutation(trace, StateColumns, start, state);
-            for (var c = 0; c < Width; c++)
+            Poseidon2Gadget.FillPermutation(trace, columns, start, state);
+            for (var c = 0; c < width; c++)
             {
                 state[c] = trace[c][start + CycleRows - 2];
                 trace[c][start + CycleRows - 1] = state[c];

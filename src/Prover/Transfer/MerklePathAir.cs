@@ -44,7 +44,7 @@ public sealed class MerklePathAir : IAir
 
     // Periodic columns after the gadget's: level start (row 0), within-level (rows 0..30),
     // limb start (row 0 of levels 32k), limb step (row 31 of levels not ending a limb) and its weight.
-    private const int First = Poseidon2Gadget.PeriodicColumnCount;
+    private const int First = Poseidon2Gadget.SelectorColumns + 8;
     private const int Hold = First + 1;
     private const int LimbFirst = First + 2;
     private const int StepSelect = First + 3;
