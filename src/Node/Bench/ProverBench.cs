@@ -61,7 +61,7 @@ internal static class ProverBench
             }
             report.Notes.Add("one run per row (no warm-up beyond the first row); prove excludes trace generation; verify includes parsing the proof bytes");
             report.Notes.Add("security: Winterfell's conjectured formula min(128 - log2(LDE size), 128, log2(blowup) * queries + grinding) - 1");
-            report.Notes.Add("Winterfell publishes no Fibonacci timing; its README's nearest figure is the Rescue hash chain: 2^16 hashes = a 2^20-row x 4-column trace (f128 field, BLAKE3, blowup 8) proved in 2.5 s at 96 bits and 4 s at 128 bits on an 8-core Intel Core i9-9980KH @ 2.4 GHz (README, commit 23bad0d). Compare with the 2^20-row Fibonacci row above only with the core count and field in mind");
+            report.Notes.Add("Winterfell publishes no Fibonacci timing; its README's nearest figure is the Rescue hash chain: 2^16 hashes = a 2^20-row x 4-column trace (128-bit field f128; hash and FRI options are not stated with the table) proved in 2.5 s at 96 bits and 4 s at 128 bits on an 8-core Intel Core i9-9980KH @ 2.4 GHz (README, commit 23bad0d). Compare with the 2^20-row Fibonacci row above only with the core count and field in mind");
             report.Notes.Add("cpu = process CPU time / (wall time x threads) while proving: well under 100% means other processes took the cores; prove cpu s = CPU time the proof consumed on all threads together");
             return BenchCommands.Emit(parse, report);
         });
