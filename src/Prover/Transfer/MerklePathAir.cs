@@ -19,11 +19,20 @@ namespace Keel.Prover.Transfer;
 /// into the state, row 30 holds the permutation's output, and the transition from row 31 carries
 /// its first four elements into the next level's node. 160 levels are padded to 256 (8192 rows).
 /// Public inputs: address limbs (5), then per lane leaf digest (4) and root (4).
+///
+/// <see cref="AccountUpdate"/> also proves the leaves: a leading 32-row cycle hashes each
+/// account (balance limbs, nonce) into its leaf, H([1, bal_0..3, nonce]), with a width-12
+/// <see cref="Poseidon2Gadget"/> lane, and the path starts from that output; the public inputs
+/// then carry the accounts instead of the leaf digests.
 /// </summary>
 public sealed class MerklePathAir : IAir
 {
     public const string OpeningName = "merkle-path-v1";
     public const string UpdateName = "merkle-update-v1";
+    public const string AccountUpdateName = "account-update-v1";
+
+    /// <summary>Account fields hashed into a leaf: four balance limbs and the nonce.</summary>
+    public const int AccountElements = 5;
     public const int Depth = 160;
     public const int AddressLimbs = 5;
     public const int LimbBits = 32;
@@ -52,6 +61,17 @@ public sealed class MerklePathAir : IAir
 
     private static readonly Poseidon2Gadget Gadget = new(0, copyAtRow31: false);
 
+    // With leaf hashing: the width-12 gadget's periodic columns, then the leaf cycle's last row.
+    private const int Gadget12Base = StepWeight + 1;
+    private static readonly Poseidon2Gadget Gadget12 = new(Gadget12Base, copyAtRow31: false, width: 12);
+    private const int LeafEnd = Gadget12Base + Poseidon2Gadget.SelectorColumns + 12;
+    private const int LeafLaneColumns = 12 + AccountElements;
+
+    /// <summary>Per lane with leaf hashing: the width-12 state q0..q11, then the account a0..a4.</summary>
+    private int Q0(int lane) => SharedColumns + Lanes * LaneColumns + lane * LeafLaneColumns;
+
+    private int A0(int lane) => Q0(lane) + 12;
+
     private static int[] StateColumns(int lane) => [.. Enumerable.Range(S0(lane), 8)];
 
     /// <summary>An opening: <paramref name="leaf"/> is at the address in the tree with <paramref name="root"/>.</summary>
@@ -69,13 +89,23 @@ public sealed class MerklePathAir : IAir
     {
     }
 
-    private MerklePathAir(ReadOnlySpan<ulong> addressLimbs, ulong[][] leaves, ulong[][] roots)
+    /// <summary>
+    /// An account update with the leaves proven from the accounts: <paramref name="oldAccount"/> and
+    /// <paramref name="newAccount"/> are (balance limbs 0..3, nonce) of the same address, before and after.
+    /// </summary>
+    public static MerklePathAir AccountUpdate(ReadOnlySpan<ulong> addressLimbs, ReadOnlySpan<ulong> oldAccount, ReadOnlySpan<ulong> oldRoot, ReadOnlySpan<ulong> newAccount, ReadOnlySpan<ulong> newRoot) =>
+        new(addressLimbs, [oldAccount.ToArray(), newAccount.ToArray()], [oldRoot.ToArray(), newRoot.ToArray()], hashLeaves: true);
+
+    private MerklePathAir(ReadOnlySpan<ulong> addressLimbs, ulong[][] leaves, ulong[][] roots, bool hashLeaves = false)
     {
         Lanes = leaves.Length;
-        if (addressLimbs.Length != AddressLimbs || leaves.Any(l => l.Length != 4) || roots.Any(r => r.Length != 4))
+        HashesLeaves = hashLeaves;
+        var leafLength = hashLeaves ? AccountElements : 4;
+        if (addressLimbs.Length != AddressLimbs || leaves.Any(l => l.Length != leafLength) || roots.Any(r => r.Length != 4))
         {
-            throw new AirDefinitionException("a path statement is 5 address limbs and 4-element leaves and roots");
+            throw new AirDefinitionException($"a path statement is 5 address limbs, {leafLength}-element leaves (or accounts) and 4-element roots");
         }
+        var offset = hashLeaves ? CycleRows : 0; // the leaf cycle comes first
         foreach (var limb in addressLimbs)
         {
             if (limb >> LimbBits != 0)
@@ -89,34 +119,40 @@ public sealed class MerklePathAir : IAir
         {
             publics.AddRange(leaves[lane]);
             publics.AddRange(roots[lane]);
+            for (var i = 0; i < leafLength; i++)
+            {
+                assertions.Add(new Assertion(hashLeaves ? A0(lane) + i : N0(lane) + i, 0, leaves[lane][i]));
+            }
             for (var i = 0; i < 4; i++)
             {
-                assertions.Add(new Assertion(N0(lane) + i, 0, leaves[lane][i]));
-                assertions.Add(new Assertion(S0(lane) + i, (Depth - 1) * CycleRows + CycleRows - 2, roots[lane][i]));
+                assertions.Add(new Assertion(S0(lane) + i, offset + (Depth - 1) * CycleRows + CycleRows - 2, roots[lane][i]));
             }
         }
         PublicInputs = publics;
         for (var k = 0; k < AddressLimbs; k++)
         {
-            assertions.Add(new Assertion(Acc, (k * LimbBits + LimbBits - 1) * CycleRows, addressLimbs[k]));
+            assertions.Add(new Assertion(Acc, offset + (k * LimbBits + LimbBits - 1) * CycleRows, addressLimbs[k]));
         }
         Assertions = assertions;
-        PeriodicColumns = BuildPeriodicColumns();
-        TransitionConstraints = BuildConstraints(Lanes);
+        PeriodicColumns = BuildPeriodicColumns(hashLeaves);
+        TransitionConstraints = BuildConstraints();
     }
 
     /// <summary>1 for an opening, 2 for an update.</summary>
     public int Lanes { get; }
 
-    public string Name => Lanes == 1 ? OpeningName : UpdateName;
-    public int TraceWidth => SharedColumns + Lanes * LaneColumns;
+    /// <summary>True when the leaves are hashed from accounts inside the proof.</summary>
+    public bool HashesLeaves { get; }
+
+    public string Name => HashesLeaves ? AccountUpdateName : Lanes == 1 ? OpeningName : UpdateName;
+    public int TraceWidth => SharedColumns + Lanes * (LaneColumns + (HashesLeaves ? LeafLaneColumns : 0));
     public int TraceLength => Levels * CycleRows;
     public IReadOnlyList<ulong> PublicInputs { get; }
     public IReadOnlyList<Expr> TransitionConstraints { get; }
     public IReadOnlyList<Assertion> Assertions { get; }
     public IReadOnlyList<ulong[]> PeriodicColumns { get; }
 
-    private static ulong[][] BuildPeriodicColumns()
+    private static ulong[][] BuildPeriodicColumns(bool hashLeaves)
     {
         var columns = new List<ulong[]>(Gadget.PeriodicColumns());
         var first = new ulong[CycleRows];
@@ -138,12 +174,37 @@ public sealed class MerklePathAir : IAir
             stepSelect[row] = 1;
             stepWeight[row] = 1UL << (level + 1);
         }
+        if (hashLeaves)
+        {
+            // Level h sits in cycle h + 1: the limb bookkeeping moves one cycle down.
+            limbFirst = Rotate(limbFirst, CycleRows);
+            stepSelect = Rotate(stepSelect, CycleRows);
+            stepWeight = Rotate(stepWeight, CycleRows);
+        }
         columns.AddRange([first, hold, limbFirst, stepSelect, stepWeight]);
+        if (hashLeaves)
+        {
+            columns.AddRange(Gadget12.PeriodicColumns());
+            var leafEnd = new ulong[Levels * CycleRows];
+            leafEnd[CycleRows - 1] = 1;
+            columns.Add(leafEnd);
+        }
         return [.. columns];
     }
 
-    private static Expr[] BuildConstraints(int lanes)
+    private static ulong[] Rotate(ulong[] values, int by)
     {
+        var result = new ulong[values.Length];
+        for (var i = 0; i < values.Length; i++)
+        {
+            result[(i + by) % values.Length] = values[i];
+        }
+        return result;
+    }
+
+    private Expr[] BuildConstraints()
+    {
+        var lanes = Lanes;
         var list = new List<Expr>();
         Expr P(int k) => Expr.Periodic(k);
         var bit = Expr.Cur(Bit);
@@ -159,7 +220,42 @@ public sealed class MerklePathAir : IAir
                 list.Add(P(First) * (Expr.Cur(S0(lane) + 4 + i) - sibling - bit * (node - sibling)));
                 // Within a level the node holds; from row 31 the permutation's output becomes the next node.
                 list.Add(P(Hold) * (Expr.Next(N0(lane) + i) - node));
-                list.Add((1 - P(Hold)) * (Expr.Next(N0(lane) + i) - Expr.Cur(S0(lane) + i)));
+                if (!HashesLeaves)
+                {
+                    list.Add((1 - P(Hold)) * (Expr.Next(N0(lane) + i) - Expr.Cur(S0(lane) + i)));
+                }
+                else
+                {
+                    // After the leaf cycle the first node is the leaf hash's output instead.
+                    list.Add((1 - P(Hold) - P(LeafEnd)) * (Expr.Next(N0(lane) + i) - Expr.Cur(S0(lane) + i))
+                        + P(LeafEnd) * (Expr.Next(N0(lane) + i) - Expr.Cur(Q0(lane) + i)));
+                }
+            }
+            if (HashesLeaves)
+            {
+                list.AddRange(Gadget12.Constraints([.. Enumerable.Range(Q0(lane), 12)]));
+                // Every cycle's width-12 input is the sponge state for H([1, bal_0..3, nonce]):
+                // rate [1, a0..a4, 0, 0], capacity [6 (the input length), 0, 0, 0].
+                var preimage = new Expr[12];
+                preimage[0] = 1;
+                for (var i = 0; i < AccountElements; i++)
+                {
+                    preimage[1 + i] = Expr.Cur(A0(lane) + i);
+                }
+                preimage[6] = 0;
+                preimage[7] = 0;
+                preimage[8] = 6;
+                preimage[9] = 0;
+                preimage[10] = 0;
+                preimage[11] = 0;
+                for (var i = 0; i < 12; i++)
+                {
+                    list.Add(P(First) * (Expr.Cur(Q0(lane) + i) - preimage[i]));
+                }
+                for (var i = 0; i < AccountElements; i++)
+                {
+                    list.Add(Expr.Next(A0(lane) + i) - Expr.Cur(A0(lane) + i));
+                }
             }
         }
         for (var j = B0; j <= Acc; j++)
@@ -179,67 +275,142 @@ public sealed class MerklePathAir : IAir
     /// </summary>
     public static (ulong[][] Trace, ulong[][] Roots) BuildTrace(ReadOnlySpan<byte> addressBits, IReadOnlyList<ulong[]> leaves, IReadOnlyList<ulong[]> siblings)
     {
-        if (addressBits.Length != Depth || siblings.Count != Depth || leaves.Count is < 1 or > 2 || leaves.Any(l => l.Length != 4))
+        if (leaves.Count is < 1 or > 2 || leaves.Any(l => l.Length != 4))
         {
-            throw new ArgumentException("an opening has 160 address bits, 160 siblings and one or two 4-element leaves");
+            throw new ArgumentException("one or two 4-element leaves");
+        }
+        return Build(addressBits, leaves, null, siblings);
+    }
+
+    /// <summary>
+    /// The trace for <see cref="AccountUpdate"/>: <paramref name="accounts"/> are the old and new
+    /// (balance limbs 0..3, nonce); their leaves are hashed inside the trace. Returns both roots.
+    /// </summary>
+    public static (ulong[][] Trace, ulong[][] Roots) BuildAccountTrace(ReadOnlySpan<byte> addressBits, IReadOnlyList<ulong[]> accounts, IReadOnlyList<ulong[]> siblings)
+    {
+        if (accounts.Count != 2 || accounts.Any(a => a.Length != AccountElements))
+        {
+            throw new ArgumentException("an account update has an old and a new account of 5 elements");
+        }
+        var leaves = accounts.Select(LeafOf).ToArray();
+        return Build(addressBits, leaves, accounts, siblings);
+    }
+
+    /// <summary>The rollup's account leaf H([1, bal_0..3, nonce]).</summary>
+    public static ulong[] LeafOf(ulong[] account) => Poseidon2.Hash([1, .. account]);
+
+    private static (ulong[][] Trace, ulong[][] Roots) Build(ReadOnlySpan<byte> addressBits, IReadOnlyList<ulong[]> leaves, IReadOnlyList<ulong[]>? accounts, IReadOnlyList<ulong[]> siblings)
+    {
+        if (addressBits.Length != Depth || siblings.Count != Depth)
+        {
+            throw new ArgumentException("an opening has 160 address bits and 160 siblings");
         }
         var lanes = leaves.Count;
+        var hashing = accounts is not null;
         var n = Levels * CycleRows;
-        var trace = new ulong[SharedColumns + lanes * LaneColumns][];
+        var width = SharedColumns + lanes * (LaneColumns + (hashing ? LeafLaneColumns : 0));
+        var trace = new ulong[width][];
         for (var c = 0; c < trace.Length; c++)
         {
             trace[c] = new ulong[n];
         }
-        var nodes = leaves.Select(l => (ulong[])l.Clone()).ToArray();
+        var cycleOffset = hashing ? 1 : 0;
+        var nodes = new ulong[lanes][];
         var roots = new ulong[lanes][];
         ulong acc = 0;
         var input = new ulong[8];
-        for (var level = 0; level < Levels; level++)
+        for (var cycle = 0; cycle < Levels; cycle++)
         {
-            var b = level < Depth ? addressBits[level] : (byte)0;
-            if (b > 1)
+            var level = cycle - cycleOffset;
+            var start = cycle * CycleRows;
+            if (level < 0)
             {
-                throw new ArgumentException("address bits are 0 or 1");
-            }
-            var sibling = level < Depth ? siblings[level] : new ulong[4];
-            acc = level % LimbBits == 0 ? b : acc + ((ulong)b << (level % LimbBits));
-            var start = level * CycleRows;
-            for (var r = 0; r < CycleRows; r++)
-            {
-                for (var i = 0; i < 4; i++)
+                // The leaf cycle: the path lanes hash zeros (unconstrained filler), the leaf lanes below give the leaves.
+                for (var lane = 0; lane < lanes; lane++)
                 {
-                    trace[B0 + i][start + r] = sibling[i];
+                    Poseidon2Gadget.FillPermutation(trace, StateColumns(lane), start, new ulong[8]);
+                    for (var c = 0; c < 8; c++)
+                    {
+                        trace[S0(lane) + c][start + CycleRows - 1] = trace[S0(lane) + c][start + CycleRows - 2];
+                    }
+                    nodes[lane] = (ulong[])leaves[lane].Clone();
                 }
-                trace[Bit][start + r] = b;
-                trace[Acc][start + r] = acc;
             }
-            for (var lane = 0; lane < lanes; lane++)
+            else
             {
-                var node = nodes[lane];
-                for (var i = 0; i < 4; i++)
+                if (level == 0 && !hashing)
                 {
-                    input[i] = b == 0 ? node[i] : sibling[i];
-                    input[4 + i] = b == 0 ? sibling[i] : node[i];
+                    for (var lane = 0; lane < lanes; lane++)
+                    {
+                        nodes[lane] = (ulong[])leaves[lane].Clone();
+                    }
                 }
-                Poseidon2Gadget.FillPermutation(trace, StateColumns(lane), start, input);
+                var b = level < Depth ? addressBits[level] : (byte)0;
+                if (b > 1)
+                {
+                    throw new ArgumentException("address bits are 0 or 1");
+                }
+                var sibling = level < Depth ? siblings[level] : new ulong[4];
+                acc = level % LimbBits == 0 ? b : acc + ((ulong)b << (level % LimbBits));
                 for (var r = 0; r < CycleRows; r++)
                 {
                     for (var i = 0; i < 4; i++)
                     {
-                        trace[N0(lane) + i][start + r] = node[i];
+                        trace[B0 + i][start + r] = sibling[i];
+                    }
+                    trace[Bit][start + r] = b;
+                    trace[Acc][start + r] = acc;
+                }
+                for (var lane = 0; lane < lanes; lane++)
+                {
+                    var node = nodes[lane];
+                    for (var i = 0; i < 4; i++)
+                    {
+                        input[i] = b == 0 ? node[i] : sibling[i];
+                        input[4 + i] = b == 0 ? sibling[i] : node[i];
+                    }
+                    Poseidon2Gadget.FillPermutation(trace, StateColumns(lane), start, input);
+                    for (var r = 0; r < CycleRows; r++)
+                    {
+                        for (var i = 0; i < 4; i++)
+                        {
+                            trace[N0(lane) + i][start + r] = node[i];
+                        }
+                    }
+                    for (var c = 0; c < 8; c++)
+                    {
+                        trace[S0(lane) + c][start + CycleRows - 1] = trace[S0(lane) + c][start + CycleRows - 2];
+                    }
+                    for (var i = 0; i < 4; i++)
+                    {
+                        node[i] = trace[S0(lane) + i][start + CycleRows - 2];
+                    }
+                    if (level == Depth - 1)
+                    {
+                        roots[lane] = (ulong[])node.Clone();
                     }
                 }
-                for (var c = 0; c < 8; c++)
+            }
+            if (hashing)
+            {
+                for (var lane = 0; lane < lanes; lane++)
                 {
-                    trace[S0(lane) + c][start + CycleRows - 1] = trace[S0(lane) + c][start + CycleRows - 2];
-                }
-                for (var i = 0; i < 4; i++)
-                {
-                    node[i] = trace[S0(lane) + i][start + CycleRows - 2];
-                }
-                if (level == Depth - 1)
-                {
-                    roots[lane] = (ulong[])node.Clone();
+                    // Every cycle repeats the leaf hash (its constraints are periodic); only the first is used.
+                    var q0 = SharedColumns + lanes * LaneColumns + lane * LeafLaneColumns;
+                    var account = accounts![lane];
+                    ulong[] sponge = [1, .. account, 0, 0, 6, 0, 0, 0];
+                    Poseidon2Gadget.FillPermutation(trace, [.. Enumerable.Range(q0, 12)], start, sponge);
+                    for (var c = 0; c < 12; c++)
+                    {
+                        trace[q0 + c][start + CycleRows - 1] = trace[q0 + c][start + CycleRows - 2];
+                    }
+                    for (var r = 0; r < CycleRows; r++)
+                    {
+                        for (var i = 0; i < AccountElements; i++)
+                        {
+                            trace[q0 + 12 + i][start + r] = account[i];
+                        }
+                    }
                 }
             }
         }

@@ -100,4 +100,58 @@ public class MerklePathAirTests
         // Claiming the update left the root unchanged is refused.
         Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(new MerklePathAir(limbs, oldLeaf, oldRoot, newLeaf, oldRoot), proof, Prover));
     }
+
+    [Fact]
+    public void Account_update_proves_the_leaves_from_balances_and_nonces()
+    {
+        var hasher = new RollupHasher();
+        var tree = new SparseMerkleTree(hasher);
+        var target = Address.Parse("0x00000000219ab540356cBB839Cbe05303d7705Fa");
+        tree.SetLeaf(Address.Parse("0x00000000219ab540356cbb839cbe05303d7705fb"), hasher.HashLeaf(42, 0));
+        tree.SetLeaf(target, hasher.HashLeaf(1_000_000, 3));
+        var oldRoot = tree.Root;
+        var path = tree.GetPath(target);
+        tree.SetLeaf(target, hasher.HashLeaf(999_000, 4));
+        var newRoot = tree.Root;
+
+        ulong[] Account(UInt128 balance, ulong nonce)
+        {
+            var a = new ulong[MerklePathAir.AccountElements];
+            FieldEncoding.WriteAmount(balance, a.AsSpan(0, 4));
+            a[4] = nonce;
+            return a;
+        }
+        var oldAccount = Account(1_000_000, 3);
+        var newAccount = Account(999_000, 4);
+        var leaf = new ulong[4];
+        hasher.HashLeaf(1_000_000, 3).CopyTo(leaf);
+        Assert.Equal(leaf, MerklePathAir.LeafOf(oldAccount));
+
+        var bits = new byte[MerklePathAir.Depth];
+        var siblings = new ulong[MerklePathAir.Depth][];
+        for (var h = 0; h < bits.Length; h++)
+        {
+            bits[h] = (byte)FieldEncoding.AddressBit(target, h);
+            siblings[h] = new ulong[4];
+            path[h].CopyTo(siblings[h]);
+        }
+        var limbs = new ulong[5];
+        FieldEncoding.WriteAddress(target, limbs);
+        var (trace, roots) = MerklePathAir.BuildAccountTrace(bits, [oldAccount, newAccount], siblings);
+        var expectedOld = new ulong[4];
+        var expectedNew = new ulong[4];
+        oldRoot.CopyTo(expectedOld);
+        newRoot.CopyTo(expectedNew);
+        Assert.Equal(expectedOld, roots[0]);
+        Assert.Equal(expectedNew, roots[1]);
+
+        var air = MerklePathAir.AccountUpdate(limbs, oldAccount, roots[0], newAccount, roots[1]);
+        Assert.Equal(MerklePathAir.AccountUpdateName, air.Name);
+        var proof = new StarkProver().Prove(air, trace, Prover).ToBytes();
+        StarkVerifier.Verify(air, proof, Prover);
+
+        var richer = (ulong[])newAccount.Clone();
+        richer[0] += 1;
+        Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(MerklePathAir.AccountUpdate(limbs, oldAccount, roots[0], richer, roots[1]), proof, Prover));
+    }
 }
