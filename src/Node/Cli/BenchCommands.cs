@@ -24,6 +24,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(RollupBench.Create());
         bench.Subcommands.Add(RpcBench.Create());
         bench.Subcommands.Add(StorageBench.Create());
+        foreach (var c in new[] { NttBench.Create(), Poseidon2Bench.Create(), ProverBench.Create() }) bench.Subcommands.Add(c);
         return bench;
     }
 
