@@ -190,6 +190,45 @@ public sealed class ConsensusNodeTests
             cluster.Apps[3].Committed.Take(22).Select(c => c.Block.Hash));
     }
 
+    [Fact]
+    public void A_validator_far_behind_catches_up_through_forward_fetches()
+    {
+        var cluster = new TestCluster(4);
+        cluster.Down.Add(2);
+        // Well beyond MaxSyncBlocks, so the catch-up needs forward fetches from the committed tip.
+        Assert.True(cluster.RunUntil(() => cluster.Apps[0].Committed.Count >= 3 * ConsensusLimits.MaxSyncBlocks, budgetMs: 600_000, stepMs: 5));
+        var forwardFetches = 0;
+        cluster.Networks[2].OnSend = (_, m) => forwardFetches += m is BlockRequestMessage r && r.Target.IsZero ? 1 : 0;
+        cluster.Down.Remove(2);
+        var target = cluster.Apps[0].Committed.Count + 2;
+        Assert.True(cluster.RunUntil(() => cluster.Apps[2].Committed.Count >= target, budgetMs: 600_000, stepMs: 5));
+        Assert.Equal(
+            cluster.Apps[0].Committed.Take(target).Select(c => c.Block.Hash),
+            cluster.Apps[2].Committed.Take(target).Select(c => c.Block.Hash));
+        Assert.True(forwardFetches >= 2, $"{forwardFetches} forward fetches");
+    }
+
+    [Fact]
+    public void Votes_and_timeouts_beyond_the_future_round_window_are_not_kept()
+    {
+        var cluster = new TestCluster(4);
+        var node = cluster.Nodes[0];
+        var far = node.CurrentRound + ConsensusLimits.MaxFutureRounds + 1;
+        // Choose a round whose next leader is node 0, so only the window can turn the vote away.
+        while (cluster.Membership.LeaderOf(far + 1) != 0)
+        {
+            far++;
+        }
+        var hash = Hash32.Zero;
+        var signer = cluster.Scheme.SignerFor(1);
+        node.Handle(new VoteReceived(1, new VoteMessage(far, hash, 1, signer.Sign(SignedKind.Vote, far, hash))));
+        var qc = QuorumCertificate.ForGenesis(cluster.Genesis.Hash);
+        node.Handle(new TimeoutReceived(1, new TimeoutMessage(far, qc, null, 1, signer.Sign(SignedKind.Timeout, far, ConsensusSigning.TimeoutSubject(0)))));
+        Assert.Empty(node.Evidence);
+        Assert.Equal(1, node.CurrentRound);
+        Assert.Equal(0, node.RejectedMessages); // dropped by the window before any verification work
+    }
+
     /// <summary>A validator that leads neither this round nor the next (its vote goes out on the network).</summary>
     private static int Bystander(TestCluster cluster, long round) =>
         Enumerable.Range(0, cluster.Nodes.Count).First(i => i != cluster.Membership.LeaderOf(round) && i != cluster.Membership.LeaderOf(round + 1));
