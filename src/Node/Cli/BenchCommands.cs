@@ -25,6 +25,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(RpcBench.Create());
         bench.Subcommands.Add(StorageBench.Create());
         foreach (var c in new[] { NttBench.Create(), Poseidon2Bench.Create(), ProverBench.Create() }) bench.Subcommands.Add(c);
+        bench.Subcommands.Add(P2pBench.Create());
         return bench;
     }
 

@@ -18,6 +18,7 @@ public static class KeelCli
         ProverCommands.AddTo(root);
         root.Subcommands.Add(RollupCommands.Create());
         root.Subcommands.Add(DbCommands.Create());
+        root.Subcommands.Add(P2pCommands.Create());
         return root;
     }
 }

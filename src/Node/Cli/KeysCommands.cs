@@ -37,6 +37,7 @@ internal static class KeysCommands
         command.SetAction(parse => Run(parse, () =>
         {
             var key = KeyFile.Generate();
+            P2pNodeKey.EnsurePresent(key);
             var path = parse.GetValue(output)!;
             key.Save(path, parse.GetValue(force));
             Describe(parse, key);
@@ -80,7 +81,17 @@ internal static class KeysCommands
         var file = new Argument<string>("FILE") { Description = "key file to read" };
         var command = new Command("show", "Print the address and public key of a key file (never the private key).");
         command.Arguments.Add(file);
-        command.SetAction(parse => Run(parse, () => Describe(parse, KeyFile.Load(parse.GetValue(file)!))));
+        command.SetAction(parse => Run(parse, () =>
+        {
+            var path = parse.GetValue(file)!;
+            var key = KeyFile.Load(path);
+            // Files from before the p2p node key get one, so that `show` always has a peer id.
+            if (P2pNodeKey.EnsurePresent(key))
+            {
+                key.Save(path, overwrite: true);
+            }
+            Describe(parse, key);
+        }));
         return command;
     }
 
@@ -89,6 +100,18 @@ internal static class KeysCommands
         var output = parse.InvocationConfiguration.Output;
         output.WriteLine($"address: {key.Address}");
         output.WriteLine($"public-key: {Hex.Encode(key.Secp256k1PublicKey(compressed: true))}");
+        try
+        {
+            if (P2pNodeKey.Read(key) is { } nodeKey)
+            {
+                output.WriteLine($"peer-id: {nodeKey.PeerId}");
+            }
+        }
+        catch (KeyFileException e)
+        {
+            // The account key is still shown; only the p2p identity is unusable.
+            parse.InvocationConfiguration.Error.WriteLine($"warning: {e.Message}");
+        }
     }
 
     /// <summary>Runs a command body; an expected failure is one line on stderr and exit code 1, never a stack trace.</summary>
@@ -99,7 +122,7 @@ internal static class KeysCommands
             body();
             return 0;
         }
-        catch (Exception e) when (e is KeyFileException or HexFormatException or NativeLibraryMissingException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is KeyFileException or HexFormatException or Keel.Libp2p.MalformedDataException or NativeLibraryMissingException or IOException or UnauthorizedAccessException)
         {
             parse.InvocationConfiguration.Error.WriteLine($"error: {e.Message}");
             return 1;
