@@ -125,7 +125,7 @@ public sealed record ProofFile(string AirName, int TraceLength, ulong[] PublicIn
 /// <summary>The AIRs a proof file may name, rebuilt from (trace length, public inputs).</summary>
 public static class AirCatalog
 {
-    public static IReadOnlyList<string> Names { get; } = [FibonacciAir.AirName, Poseidon2ChainAir.AirName];
+    public static IReadOnlyList<string> Names { get; } = [FibonacciAir.AirName, Poseidon2ChainAir.AirName, Poseidon2ChainAir.AirName12];
 
     /// <summary>Throws <see cref="ProofFormatException"/> for an unknown name or inputs that do not fit it.</summary>
     public static IAir Create(string name, int traceLength, ulong[] publicInputs)
@@ -136,8 +136,10 @@ public static class AirCatalog
             {
                 case FibonacciAir.AirName when publicInputs.Length == 1:
                     return new FibonacciAir(traceLength, publicInputs[0]);
-                case Poseidon2ChainAir.AirName when publicInputs.Length == 2 * Poseidon2ChainAir.Width && traceLength % Poseidon2ChainAir.CycleRows == 0:
-                    return new Poseidon2ChainAir(traceLength / Poseidon2ChainAir.CycleRows, publicInputs[..Poseidon2ChainAir.Width], publicInputs[Poseidon2ChainAir.Width..]);
+                case Poseidon2ChainAir.AirName when publicInputs.Length == 16 && traceLength % Poseidon2ChainAir.CycleRows == 0:
+                case Poseidon2ChainAir.AirName12 when publicInputs.Length == 24 && traceLength % Poseidon2ChainAir.CycleRows == 0:
+                    var half = publicInputs.Length / 2;
+                    return new Poseidon2ChainAir(traceLength / Poseidon2ChainAir.CycleRows, publicInputs[..half], publicInputs[half..]);
             }
         }
         catch (AirDefinitionException e)

@@ -24,6 +24,7 @@ internal static class BenchCommands
         bench.Subcommands.Add(StorageBench.Create());
         bench.Subcommands.Add(ConsensusBench.Create());
         bench.Subcommands.Add(FinalityBench.Create());
+        foreach (var c in new[] { NttBench.Create(), Poseidon2Bench.Create(), ProverBench.Create() }) bench.Subcommands.Add(c);
         bench.Subcommands.Add(P2pBench.Create());
         bench.Subcommands.Add(SequencerBench.Create());
         return bench;

@@ -245,6 +245,18 @@ public sealed class StarkProver(IProverBackend? backend = null)
             coefficients[2 * k + 1] = parts[1].AsSpan(k * n, n).ToArray();
         }
         var lde = new ulong[coefficients.Length][];
+        if (ctx.CompositionColumns == 1)
+        {
+            // One column is the composition itself: its LDE is the values we started from.
+            lde[0] = new ulong[size];
+            lde[1] = new ulong[size];
+            for (var i = 0; i < size; i++)
+            {
+                lde[0][i] = values[i].A0;
+                lde[1][i] = values[i].A1;
+            }
+            return (coefficients, lde);
+        }
         for (var j = 0; j < lde.Length; j++)
         {
             lde[j] = new ulong[size];
@@ -393,7 +405,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
             {
                 remainder[i] = c;
             }
-            else if (!c.IsZero)
+            else if (!c.IsZero && !ForgeForTests)
             {
                 throw new InvalidOperationException("FRI remainder exceeds its degree bound (prover bug)");
             }
@@ -444,17 +456,23 @@ public sealed class StarkProver(IProverBackend? backend = null)
         throw new InvalidOperationException("no proof-of-work nonce found within the search bound");
     }
 
+    /// <summary>Opens the leaves holding the rows at <paramref name="sortedPositions"/>: each opened row is its leaf's whole group of rows.</summary>
     private static RowOpenings Open(MerkleTree tree, ulong[][] columns, int[] sortedPositions)
     {
-        var rows = new ulong[sortedPositions.Length][];
+        var g = tree.RowsPerLeaf;
+        var leaves = Protocol.SortedDistinct(sortedPositions.Select(p => p / g));
+        var rows = new ulong[leaves.Length][];
         for (var i = 0; i < rows.Length; i++)
         {
-            rows[i] = new ulong[columns.Length];
-            for (var c = 0; c < columns.Length; c++)
+            rows[i] = new ulong[g * columns.Length];
+            for (var r = 0; r < g; r++)
             {
-                rows[i][c] = columns[c][sortedPositions[i]];
+                for (var c = 0; c < columns.Length; c++)
+                {
+                    rows[i][r * columns.Length + c] = columns[c][leaves[i] * g + r];
+                }
             }
         }
-        return new RowOpenings(rows, tree.Open(sortedPositions));
+        return new RowOpenings(rows, tree.Open(leaves));
     }
 }

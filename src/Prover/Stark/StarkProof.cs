@@ -4,7 +4,7 @@ using Keel.Core.Field;
 
 namespace Keel.Prover.Stark;
 
-/// <summary>A batched Merkle opening: the opened rows (in ascending leaf order) and the sibling nodes.</summary>
+/// <summary>A batched Merkle opening: the opened leaves' rows (ascending leaf order, each leaf's group of rows concatenated) and the sibling nodes.</summary>
 public sealed record RowOpenings(ulong[][] Rows, byte[][] Nodes);
 
 /// <summary>
@@ -151,12 +151,12 @@ public sealed class StarkProof
         }
         var remainder = r.Exts(remainderLength);
         var nonce = r.U64();
-        var traceOpenings = r.Openings(width);
-        var compositionOpenings = r.Openings(2 * columns);
+        var traceOpenings = r.Openings(LeafWords(width));
+        var compositionOpenings = r.Openings(LeafWords(2 * columns));
         var friOpenings = new RowOpenings[layers];
         for (var i = 0; i < layers; i++)
         {
-            friOpenings[i] = r.Openings(2 * options.FoldingFactor);
+            friOpenings[i] = r.Openings(LeafWords(2 * options.FoldingFactor));
         }
         if (!r.AtEnd)
         {
@@ -181,6 +181,9 @@ public sealed class StarkProof
             FriOpenings = friOpenings,
         };
     }
+
+    /// <summary>Words in one opened leaf: the rows a Merkle leaf groups, times the row's words.</summary>
+    private static int LeafWords(int rowWords) => Keel.Prover.Crypto.MerkleTree.RowsPerLeafFor(rowWords) * rowWords;
 
     private sealed class ProofWriter
     {

@@ -100,8 +100,8 @@ public static class StarkVerifier
         transcript.AbsorbUInt64(proof.PowNonce);
         var positions = Protocol.SortedDistinct(transcript.DrawPositions(ctx.Options.Queries, ctx.LdeSize));
 
-        CheckOpenings(ctx.LogLdeSize, positions, proof.TraceOpenings, proof.TraceRoot, RejectionReason.TraceCommitmentMismatch, "trace");
-        CheckOpenings(ctx.LogLdeSize, positions, proof.CompositionOpenings, proof.CompositionRoot, RejectionReason.CompositionCommitmentMismatch, "composition");
+        var traceRows = CheckOpenings(ctx.LogLdeSize, positions, ctx.TraceWidth, proof.TraceOpenings, proof.TraceRoot, RejectionReason.TraceCommitmentMismatch, "trace");
+        var compositionRows = CheckOpenings(ctx.LogLdeSize, positions, 2 * ctx.CompositionColumns, proof.CompositionOpenings, proof.CompositionRoot, RejectionReason.CompositionCommitmentMismatch, "composition");
 
         // DEEP composition at each queried point, from the opened rows.
         var width = ctx.TraceWidth;
@@ -120,8 +120,8 @@ public static class StarkVerifier
         for (var q = 0; q < positions.Length; q++)
         {
             var x = GoldilocksExt2.FromBase(Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(ctx.LdeGenerator, (ulong)positions[q])));
-            var row = proof.TraceOpenings.Rows[q];
-            var comp = proof.CompositionOpenings.Rows[q];
+            var row = traceRows.Row(positions[q]);
+            var comp = compositionRows.Row(positions[q]);
             var n1 = GoldilocksExt2.Zero;
             var n2 = GoldilocksExt2.Zero;
             for (var j = 0; j < width; j++)
@@ -155,24 +155,39 @@ public static class StarkVerifier
         Require(proof.Remainder.Length == ctx.RemainderSize, $"remainder has {proof.Remainder.Length} coefficients, expected {ctx.RemainderSize}");
     }
 
-    private static void CheckOpenings(int depth, int[] positions, RowOpenings openings, Hash32 root, RejectionReason reason, string what)
+    /// <summary>Opened rows, found by position: a leaf holds a group of consecutive rows.</summary>
+    private sealed class OpenedRows(int[] leaves, RowOpenings openings, int rowsPerLeaf, int rowWords)
     {
-        if (openings.Rows.Length != positions.Length)
+        public ReadOnlySpan<ulong> Row(int position)
         {
-            throw new ProofRejectedException(reason, $"{what}: {openings.Rows.Length} rows opened, {positions.Length} queried");
+            var i = Array.BinarySearch(leaves, position / rowsPerLeaf);
+            return openings.Rows[i].AsSpan(position % rowsPerLeaf * rowWords, rowWords);
         }
-        var leaves = new byte[positions.Length][];
-        var scratch = new byte[openings.Rows.Length == 0 ? 0 : openings.Rows[0].Length * 8];
-        for (var i = 0; i < positions.Length; i++)
+    }
+
+    /// <summary>Checks the batched opening of the leaves holding <paramref name="positions"/> against the root.</summary>
+    private static OpenedRows CheckOpenings(int logRows, int[] positions, int rowWords, RowOpenings openings, Hash32 root, RejectionReason reason, string what)
+    {
+        var g = MerkleTree.RowsPerLeafFor(rowWords);
+        var leaves = Protocol.SortedDistinct(positions.Select(p => p / g));
+        if (openings.Rows.Length != leaves.Length)
         {
-            leaves[i] = new byte[MerkleTree.HashSize];
-            MerkleTree.HashLeaf(openings.Rows[i], scratch, leaves[i]);
+            throw new ProofRejectedException(reason, $"{what}: {openings.Rows.Length} leaves opened, {leaves.Length} queried");
         }
+        var hashes = new byte[leaves.Length][];
+        var scratch = new byte[g * rowWords * 8];
+        for (var i = 0; i < leaves.Length; i++)
+        {
+            hashes[i] = new byte[MerkleTree.HashSize];
+            MerkleTree.HashLeaf(openings.Rows[i], scratch, hashes[i]);
+        }
+        var depth = logRows - System.Numerics.BitOperations.Log2((uint)g);
         Span<byte> computed = stackalloc byte[MerkleTree.HashSize];
-        if (!MerkleMultiProof.TryComputeRoot(depth, positions, leaves, openings.Nodes, computed) || !computed.SequenceEqual(root.Bytes))
+        if (!MerkleMultiProof.TryComputeRoot(depth, leaves, hashes, openings.Nodes, computed) || !computed.SequenceEqual(root.Bytes))
         {
             throw new ProofRejectedException(reason, $"{what} openings do not match the commitment");
         }
+        return new OpenedRows(leaves, openings, g, rowWords);
     }
 
     private static void VerifyFri(AirContext ctx, StarkProof proof, GoldilocksExt2[] betas, int[] positions, GoldilocksExt2[] evaluations)
@@ -187,14 +202,13 @@ public static class StarkVerifier
             var cosets = size / f;
             var cosetIndices = Protocol.SortedDistinct(positions.Select(p => p % cosets));
             var logCosets = System.Numerics.BitOperations.Log2((uint)cosets);
-            CheckOpenings(logCosets, cosetIndices, proof.FriOpenings[layer], proof.FriRoots[layer], RejectionReason.FriCommitmentMismatch, $"FRI layer {layer}");
-            var rows = proof.FriOpenings[layer].Rows;
+            var rows = CheckOpenings(logCosets, cosetIndices, 2 * f, proof.FriOpenings[layer], proof.FriRoots[layer], RejectionReason.FriCommitmentMismatch, $"FRI layer {layer}");
             // Each queried value must sit in its opened coset.
             for (var q = 0; q < positions.Length; q++)
             {
                 var j = positions[q] % cosets;
                 var t = positions[q] / cosets;
-                var row = rows[Array.BinarySearch(cosetIndices, j)];
+                var row = rows.Row(j);
                 if (new GoldilocksExt2(row[2 * t], row[2 * t + 1]) != evaluations[q])
                 {
                     throw new ProofRejectedException(RejectionReason.FriFoldingMismatch, $"FRI layer {layer}: opened value differs from the folded one");
@@ -206,7 +220,7 @@ public static class StarkVerifier
             var values = new GoldilocksExt2[f];
             for (var i = 0; i < cosetIndices.Length; i++)
             {
-                var row = rows[i];
+                var row = rows.Row(cosetIndices[i]);
                 for (var t = 0; t < f; t++)
                 {
                     values[t] = new GoldilocksExt2(row[2 * t], row[2 * t + 1]);

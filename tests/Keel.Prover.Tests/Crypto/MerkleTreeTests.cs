@@ -14,34 +14,54 @@ public class MerkleTreeTests
         return cols;
     }
 
-    private static byte[][] LeafHashes(ulong[][] cols, int[] indices)
+    /// <summary>Leaf hashes by hand: leaf i is rows i*g .. i*g+g-1, row-major.</summary>
+    private static byte[][] LeafHashes(ulong[][] cols, int[] leafIndices)
     {
-        var result = new byte[indices.Length][];
-        for (var i = 0; i < indices.Length; i++)
+        var g = MerkleTree.RowsPerLeafFor(cols.Length);
+        var result = new byte[leafIndices.Length][];
+        for (var i = 0; i < leafIndices.Length; i++)
         {
-            var row = cols.Select(c => c[indices[i]]).ToArray();
+            var words = Enumerable.Range(leafIndices[i] * g, g).SelectMany(r => cols.Select(c => c[r])).ToArray();
             result[i] = new byte[32];
-            MerkleTree.HashLeaf(row, new byte[row.Length * 8], result[i]);
+            MerkleTree.HashLeaf(words, new byte[words.Length * 8], result[i]);
         }
         return result;
     }
 
     [Theory]
-    [InlineData(2, new[] { 0 })]
-    [InlineData(8, new[] { 0, 1, 2, 3, 4, 5, 6, 7 })]
-    [InlineData(64, new[] { 3, 17, 18, 40, 63 })]
-    [InlineData(1024, new[] { 5 })]
-    [InlineData(1024, new[] { 0, 511, 512, 1023 })]
-    public void Batched_openings_recompute_the_root(int rows, int[] indices)
+    [InlineData(1, 8)]
+    [InlineData(2, 8)]
+    [InlineData(3, 4)]
+    [InlineData(4, 4)]
+    [InlineData(8, 2)]
+    [InlineData(16, 1)]
+    [InlineData(17, 1)]
+    [InlineData(100, 1)]
+    public void Narrow_rows_are_grouped_into_one_keccak_block(int rowWords, int expected)
     {
-        var cols = Columns(rows, 3);
+        Assert.Equal(expected, MerkleTree.RowsPerLeafFor(rowWords));
+        Assert.True(expected == 1 || expected * rowWords * 8 <= MerkleTree.MaxLeafBytes);
+    }
+
+    [Theory]
+    [InlineData(2, 17, new[] { 0 })]
+    [InlineData(8, 17, new[] { 0, 1, 2, 3, 4, 5, 6, 7 })]
+    [InlineData(64, 17, new[] { 3, 17, 18, 40, 63 })]
+    [InlineData(1024, 17, new[] { 5 })]
+    [InlineData(1024, 17, new[] { 0, 511, 512, 1023 })]
+    [InlineData(1024, 3, new[] { 0, 1, 100, 255 })]
+    [InlineData(64, 2, new[] { 0, 1, 2, 3, 4, 5, 6, 7 })]
+    public void Batched_openings_recompute_the_root(int rows, int width, int[] indices)
+    {
+        var cols = Columns(rows, width);
         var tree = new MerkleTree(new ColumnRows(cols));
+        Assert.Equal(rows / MerkleTree.RowsPerLeafFor(width), tree.LeafCount);
         var nodes = tree.Open(indices);
         var root = new byte[32];
         Assert.True(MerkleMultiProof.TryComputeRoot(tree.Depth, indices, LeafHashes(cols, indices), nodes, root));
         Assert.Equal(tree.Root.ToArray(), root);
         // Sharing: opening everything needs no sibling at all.
-        if (indices.Length == rows)
+        if (indices.Length == tree.LeafCount)
         {
             Assert.Empty(nodes);
         }
@@ -50,9 +70,9 @@ public class MerkleTreeTests
     [Fact]
     public void Stored_levels_and_recomputed_levels_agree_with_a_plain_tree()
     {
-        var cols = Columns(32, 2);
+        var cols = Columns(64, 2); // 8 rows per leaf: 8 leaves
         var tree = new MerkleTree(new ColumnRows(cols));
-        var level = LeafHashes(cols, [.. Enumerable.Range(0, 32)]);
+        var level = LeafHashes(cols, [.. Enumerable.Range(0, tree.LeafCount)]);
         while (level.Length > 1)
         {
             var next = new byte[level.Length / 2][];
@@ -69,7 +89,7 @@ public class MerkleTreeTests
     [Fact]
     public void Tampered_extra_or_missing_nodes_are_rejected()
     {
-        var cols = Columns(256, 2);
+        var cols = Columns(256, 20);
         var tree = new MerkleTree(new ColumnRows(cols));
         int[] indices = [10, 100, 200];
         var nodes = tree.Open(indices);

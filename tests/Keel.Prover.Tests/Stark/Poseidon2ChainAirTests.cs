@@ -48,4 +48,32 @@ public class Poseidon2ChainAirTests
         var air = new Poseidon2ChainAir(2, input, output);
         Assert.Throws<Keel.Prover.Air.AirDefinitionException>(() => new StarkProver().Prove(air, trace, Prover, new ProofOptions(LogBlowup: 2)));
     }
+
+    [Fact]
+    public void Width_12_chain_proves_the_rollup_leaf_hash()
+    {
+        // A rollup account leaf is one width-12 permutation: H([1, bal_0..3, nonce]) with the length 6 in state[8].
+        var leaf = new Keel.Rollup.Hashing.RollupHasher().HashLeaf(123_456_789, 5);
+        ulong[] input = [1, 123_456_789, 0, 0, 0, 5, 0, 0, 6, 0, 0, 0];
+        var (trace, output) = Poseidon2ChainAir.BuildTrace(1, input);
+        var digest = new ulong[4];
+        leaf.CopyTo(digest);
+        Assert.Equal(digest, output[..4]);
+
+        var air = new Poseidon2ChainAir(1, input, output);
+        Assert.Equal(Poseidon2ChainAir.AirName12, air.Name);
+        var proof = new StarkProver().Prove(air, trace, Prover).ToBytes();
+        StarkVerifier.Verify(air, proof, Prover);
+        var wrong = (ulong[])output.Clone();
+        wrong[0] ^= 1;
+        Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(new Poseidon2ChainAir(1, input, wrong), proof, Prover));
+
+        var (_, four) = Poseidon2ChainAir.BuildTrace(4, input);
+        var state = (ulong[])input.Clone();
+        for (var i = 0; i < 4; i++)
+        {
+            Poseidon2.Width12.Permute(state);
+        }
+        Assert.Equal(state, four);
+    }
 }

@@ -120,4 +120,29 @@ public class StarkSoundnessTests
         Assert.Equal(RejectionReason.InsufficientSecurity, e.Reason);
         StarkVerifier.Verify(air, proof, Prover, minSecurityBits: 20);
     }
+
+    [Fact]
+    public void Garbage_truncations_and_multi_byte_damage_give_typed_errors_only()
+    {
+        var (bytes, result) = Valid.Value;
+        var air = new FibonacciAir(Rows, result);
+        var rng = new Random(99);
+        for (var i = 0; i < 200; i++)
+        {
+            var cut = rng.Next(bytes.Length);
+            AssertRejected(() => StarkVerifier.Verify(air, bytes.AsSpan(0, cut), Prover));
+            var garbage = new byte[rng.Next(0, 4096)];
+            rng.NextBytes(garbage);
+            AssertRejected(() => StarkVerifier.Verify(air, garbage, Prover));
+            var damaged = (byte[])bytes.Clone();
+            for (var k = 0; k < 1 + rng.Next(16); k++)
+            {
+                damaged[rng.Next(damaged.Length)] = (byte)rng.Next(256);
+            }
+            if (!damaged.AsSpan().SequenceEqual(bytes))
+            {
+                AssertRejected(() => StarkVerifier.Verify(air, damaged, Prover));
+            }
+        }
+    }
 }
