@@ -104,7 +104,7 @@ internal static class NodeCommands
     {
         var validators = new Option<int>("--validators") { Description = "validators in the committee", DefaultValueFactory = _ => 4 };
         var rollups = new Option<string>("--rollups") { Description = "comma-separated chain ids of the transfer rollups", DefaultValueFactory = _ => "901,902" };
-        var dataDir = new Option<string>("--data-dir") { Description = "where keys, configs and databases live; a restart resumes from it", DefaultValueFactory = _ => ".keel-devnet" };
+        var dataDir = new Option<string>("--data-dir") { Description = "where keys, configs and databases live; a restart resumes from it", DefaultValueFactory = _ => Path.Combine(".data", "devnet") };
         var fresh = new Option<bool>("--fresh") { Description = "delete the data directory first and start new chains" };
         var blockTime = new Option<int>("--block-time") { Description = "minimum block interval in milliseconds", DefaultValueFactory = _ => NodeConfig.DefaultBlockTimeMs };
         var rpcPort = new Option<int>("--rpc-port") { Description = "JSON-RPC port of the first rollup (the next rollups take the next ports)", DefaultValueFactory = _ => NodeConfig.DefaultRpcPort };
