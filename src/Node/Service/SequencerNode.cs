@@ -115,6 +115,14 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
 
     public long Equivocations => Interlocked.Read(ref _equivocations);
 
+    /// <summary>Equivocations kept for RPC (the most recent ones).</summary>
+    public const int MaxKeptEvidence = 256;
+
+    private readonly System.Collections.Concurrent.ConcurrentQueue<EquivocationEvidence> _evidence = new();
+
+    /// <summary>Equivocations this node detected since start (most recent <see cref="MaxKeptEvidence"/>); also in the safety column family.</summary>
+    public IReadOnlyList<EquivocationEvidence> Evidence => [.. _evidence];
+
     public IReadOnlyDictionary<ulong, ChainIndex> Chains => _indexes;
 
     public ChainIndex Chain(ulong chainId) =>
@@ -391,6 +399,10 @@ public sealed class SequencerNode : ICommitSink, IConsensusObserver, IAsyncDispo
                 break;
             case EquivocationDetected eq:
                 Interlocked.Increment(ref _equivocations);
+                _evidence.Enqueue(eq.Evidence);
+                while (_evidence.Count > MaxKeptEvidence && _evidence.TryDequeue(out _))
+                {
+                }
                 _logger.LogWarning("equivocation detected: {Evidence}", eq.Evidence);
                 break;
         }

@@ -95,6 +95,7 @@ public sealed class KillRestartTests
                 Assert.True(doubled.Count == 0, $"validator {i} voted for two blocks in rounds {string.Join(", ", doubled)}");
                 var info = await Call(http, Rpc(i, 0), "keel_nodeInfo");
                 Assert.Equal(0, (long)info!["equivocations"]!);
+                Assert.Empty((await Call(http, Rpc(i, 0), "keel_getEquivocations"))!.AsArray());
             }
         }
         finally

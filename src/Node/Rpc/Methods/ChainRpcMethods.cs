@@ -226,6 +226,16 @@ public static class ChainRpcMethods
             ["receiptMismatches"] = node.Executor?.ReceiptMismatches,
         }));
 
+        m.Add("keel_getEquivocations", _ => RpcResult.Json(new JsonArray([.. node.Evidence.Select(e => (JsonNode)new JsonObject
+        {
+            ["kind"] = e.Kind.ToString(),
+            ["validator"] = e.Validator,
+            ["address"] = e.ValidatorAddress.ToString(),
+            ["round"] = e.Round,
+            ["first"] = e.FirstSubject.ToString(),
+            ["second"] = e.SecondSubject.ToString(),
+        })])));
+
         chain.BlockIndexed += b => server.Subscriptions.PublishNewHead(HeaderJson(b, baseFee));
     }
 
