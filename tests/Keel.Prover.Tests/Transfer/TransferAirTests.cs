@@ -231,4 +231,24 @@ public class TransferAirTests
         var proof = new StarkProver { ForgeForTests = true }.Prove(air, trace, Prover).ToBytes();
         Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(air, proof, Prover));
     }
+
+    [Fact]
+    public void Witness_file_round_trip_gives_the_same_statement_and_a_valid_trace()
+    {
+        var (state, p, txs) = Batch(2, 31);
+        var witness = new BatchExecutor(state).Execute(p, txs).Witness;
+        var parsed = WitnessSerializer.Parse(WitnessSerializer.ToJson(witness));
+        Assert.Equal(TransferTraceBuilder.PublicInputs(witness), TransferTraceBuilder.PublicInputs(parsed));
+        AssertTraceHolds(parsed);
+    }
+
+    [Fact]
+    public void Too_many_transfers_or_malformed_statements_are_typed_errors()
+    {
+        var (state, p, txs) = Batch(TransferAir.MaxTransfers + 1, 32);
+        var witness = new BatchExecutor(state).Execute(p, txs).Witness;
+        Assert.Throws<TransferWitnessException>(() => TransferTraceBuilder.Build(witness));
+        Assert.Throws<AirDefinitionException>(() => new TransferAir(new ulong[5]));
+        Assert.Throws<ProofFormatException>(() => AirCatalog.Create(TransferAir.AirName, 1 << 15, new ulong[TransferStatement.HeaderElements + 1]));
+    }
 }
