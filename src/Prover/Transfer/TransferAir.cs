@@ -29,8 +29,12 @@ public sealed class TransferAir : IAir
 {
     public const string AirName = "transfer-batch-v1";
 
-    /// <summary>Transfers per proof: each region's first row is asserted and the engine allows 64 asserted rows.</summary>
-    public const int MaxTransfers = 32;
+    /// <summary>
+    /// Transfers per proof: 15 transfers and the fee region fill 16 regions = 2^18 rows x 135 columns,
+    /// whose 8x extension takes about 2.3 GB (the CPU prover keeps it in memory). The AIR itself would
+    /// allow 62 (one asserted row per region, the engine allows 64).
+    /// </summary>
+    public const int MaxTransfers = 15;
 
     public const int CycleRows = Poseidon2Gadget.CycleRows;
     public const int BlockCycles = 256;
