@@ -221,12 +221,34 @@ public class TransferAirTests
         Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(air, read.Proof, Address.Parse("0x3333333333333333333333333333333333333334")));
     }
 
-    [Fact]
-    public void Forged_overdraft_proof_is_rejected_by_the_verifier()
+    /// <summary>A cheat that breaks one rule, with everything else consistent with it.</summary>
+    private static BatchWitness Cheat(string rule)
     {
-        var (state, p, txs) = Batch(1, 21);
-        var tx = txs[0] with { Value = state.GetAccount(txs[0].From).Balance };
-        var forged = Execute(state, p, [tx], new Forgery(ForceApplied: new HashSet<int> { 0 }));
+        var (state, p, txs) = Batch(1, 40);
+        var tx = txs[0];
+        var other = OtherGenesisAccount(state, tx.From);
+        var force = new HashSet<int> { 0 };
+        return rule switch
+        {
+            "overdraft" => Execute(state, p, [tx with { Value = state.GetAccount(tx.From).Balance }], new Forgery(ForceApplied: force)),
+            "nonce" => Execute(state, p, [tx with { Nonce = tx.Nonce + 1 }], new Forgery(ForceApplied: force)),
+            "skip" => Execute(state, p, [tx], new Forgery(ForceSkipped: force)),
+            "creation" => Execute(state, p, [tx with { To = other }], new Forgery(ReceiverBefore: new Dictionary<int, Account> { [0] = Account.Empty })),
+            "second-account" => Execute(state, p, [tx with { To = other }], new Forgery(CreditAddress: new Dictionary<int, Address> { [0] = Address.Parse("0x00000000000000000000000000000000000b0b00") })),
+            _ => throw new ArgumentException(rule),
+        };
+    }
+
+    [Theory]
+    [InlineData("overdraft")]
+    [InlineData("nonce")]
+    [InlineData("skip")]
+    [InlineData("creation")]
+    [InlineData("second-account")]
+    public void Proof_forced_past_the_prover_checks_is_rejected_by_the_verifier(string rule)
+    {
+        var forged = Cheat(rule);
+        Assert.NotNull(WitnessChecker.TryCheck(RollupHasher.Shared, forged));
         var (air, trace) = TransferTraceBuilder.Build(forged);
         var proof = new StarkProver { ForgeForTests = true }.Prove(air, trace, Prover).ToBytes();
         Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(air, proof, Prover));
