@@ -125,7 +125,7 @@ public sealed record ProofFile(string AirName, int TraceLength, ulong[] PublicIn
 /// <summary>The AIRs a proof file may name, rebuilt from (trace length, public inputs).</summary>
 public static class AirCatalog
 {
-    public static IReadOnlyList<string> Names { get; } = [FibonacciAir.AirName, Poseidon2ChainAir.AirName, Poseidon2ChainAir.AirName12];
+    public static IReadOnlyList<string> Names { get; } = [FibonacciAir.AirName, Poseidon2ChainAir.AirName, Poseidon2ChainAir.AirName12, Transfer.TransferAir.AirName];
 
     /// <summary>Throws <see cref="ProofFormatException"/> for an unknown name or inputs that do not fit it.</summary>
     public static IAir Create(string name, int traceLength, ulong[] publicInputs)
@@ -140,6 +140,13 @@ public static class AirCatalog
                 case Poseidon2ChainAir.AirName12 when publicInputs.Length == 24 && traceLength % Poseidon2ChainAir.CycleRows == 0:
                     var half = publicInputs.Length / 2;
                     return new Poseidon2ChainAir(traceLength / Poseidon2ChainAir.CycleRows, publicInputs[..half], publicInputs[half..]);
+                case Transfer.TransferAir.AirName:
+                    var transfer = new Transfer.TransferAir(publicInputs);
+                    if (transfer.TraceLength != traceLength)
+                    {
+                        throw new ProofFormatException($"a {transfer.Statement.Count}-transfer statement has {transfer.TraceLength} rows, the file says {traceLength}");
+                    }
+                    return transfer;
             }
         }
         catch (AirDefinitionException e)

@@ -23,6 +23,7 @@ internal static class ProverBench
         var maxLog = new Option<int>("--max-log") { Description = "largest Fibonacci trace, log2 rows (at most 22)", DefaultValueFactory = _ => 20 };
         var chainLog = new Option<int>("--chain-log") { Description = "Poseidon2 chain: log2 permutations (32 rows each); 0 skips it", DefaultValueFactory = _ => 10 };
         var path = new Option<bool>("--update") { Description = "also prove one account-tree update (the transfer AIR's building block)", DefaultValueFactory = _ => true };
+        var transfers = new Option<int>("--transfers") { Description = "also prove a random batch of this many transfers with the transfer AIR (0 skips it)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "prover threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var command = new Command("prover", "STARK prover and verifier on the Fibonacci and Poseidon2-chain AIRs: times, proof sizes, security.");
         command.Options.Add(minLog);
@@ -30,6 +31,7 @@ internal static class ProverBench
         command.Options.Add(chainLog);
         command.Options.Add(threads);
         command.Options.Add(path);
+        command.Options.Add(transfers);
         command.SetAction(parse =>
         {
             var lo = Math.Clamp(parse.GetValue(minLog), 3, 22);
@@ -58,6 +60,16 @@ internal static class ProverBench
             {
                 var (air, trace) = RandomUpdate(7);
                 Run(table, stages, backend, options, air, trace);
+            }
+            var batchSize = Math.Clamp(parse.GetValue(transfers), 0, Keel.Prover.Transfer.TransferAir.MaxTransfers);
+            if (batchSize > 0)
+            {
+                var batch = Keel.Rollup.Testing.RandomBatchGenerator.FromGenesis(batchSize, 1);
+                var witness = new Keel.Rollup.Execution.BatchExecutor(batch.State).Execute(batch.Parameters, batch.Transfers).Witness;
+                var (air, trace) = Keel.Prover.Transfer.TransferTraceBuilder.Build(witness);
+                var (proveMs, cpuSeconds) = Run(table, stages, backend, options, air, trace);
+                report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"transfer-batch-v1: {batchSize} transfers proved in {proveMs / 1000:F1} s wall, {cpuSeconds:F1} CPU-s: {batchSize / (proveMs / 1000):F2} transfers/s wall, {batchSize / cpuSeconds:F2} transfers per CPU-second (random batch from the devnet genesis, seed 1)"));
             }
             report.Notes.Add("one run per row (no warm-up beyond the first row); prove excludes trace generation; verify includes parsing the proof bytes");
             report.Notes.Add("security: Winterfell's conjectured formula min(128 - log2(LDE size), 128, log2(blowup) * queries + grinding) - 1");
@@ -91,7 +103,7 @@ internal static class ProverBench
         return (new Keel.Prover.Transfer.MerklePathAir(limbs, oldLeaf, roots[0], newLeaf, roots[1]), trace);
     }
 
-    private static void Run(BenchTable table, BenchTable stages, CpuBackend backend, ProofOptions options, Keel.Prover.Air.IAir air, ulong[][] trace)
+    private static (double ProveMs, double CpuSeconds) Run(BenchTable table, BenchTable stages, CpuBackend backend, ProofOptions options, Keel.Prover.Air.IAir air, ulong[][] trace)
     {
         var prover = new StarkProver(backend);
         var process = Process.GetCurrentProcess();
@@ -111,5 +123,6 @@ internal static class ProverBench
         table.AddRow(air.Name, rows, air.TraceWidth, proveMs, cpuSeconds, verifyMs, bytes.Length, ctx.SecurityBits, $"{cpu * 100:F0}%");
         var t = prover.LastTimings!;
         stages.AddRow(air.Name, rows, t.Lde.TotalMilliseconds, t.TraceCommit.TotalMilliseconds, t.Composition.TotalMilliseconds, t.Deep.TotalMilliseconds, t.Fri.TotalMilliseconds, t.Queries.TotalMilliseconds);
+        return (proveMs, cpuSeconds);
     }
 }

@@ -9,7 +9,11 @@ using Keel.Prover.Air;
 using Keel.Prover.Examples;
 using Keel.Prover.Proving;
 using Keel.Prover.Stark;
+using Keel.Prover.Transfer;
 using Keel.Prover.Verification;
+using Keel.Rollup.Execution;
+using Keel.Rollup.Testing;
+using Keel.Rollup.Witness;
 
 namespace Keel.Node.Cli;
 
@@ -48,8 +52,11 @@ internal static class ProverCommands
         var queries = new Option<int>("--queries") { Description = "FRI queries", DefaultValueFactory = _ => ProofOptions.Default.Queries };
         var blowup = new Option<int>("--log-blowup") { Description = "log2 of the LDE blowup", DefaultValueFactory = _ => ProofOptions.Default.LogBlowup };
         var grinding = new Option<int>("--grinding") { Description = "proof-of-work bits", DefaultValueFactory = _ => ProofOptions.Default.GrindingBits };
-        var cmd = new Command("prove", "Prove an example AIR and write a proof file (the transfer AIR comes with the rollup's witness).");
-        foreach (var o in new Option[] { air, rows, permutations, prover, output, queries, blowup, grinding })
+        var randomBatch = new Option<int?>("--random-batch") { Description = $"transfer AIR: prove N random transfers from the devnet genesis (1 to {TransferAir.MaxTransfers})" };
+        var seed = new Option<int>("--seed") { Description = "transfer AIR: seed of --random-batch", DefaultValueFactory = _ => 1 };
+        var witnessPath = new Option<string?>("--witness") { Description = "transfer AIR: prove a batch witness file (keel-transfer-witness JSON)" };
+        var cmd = new Command("prove", "Prove an AIR and write a proof file: an example AIR, or the transfer AIR of a batch (--random-batch N or --witness FILE).");
+        foreach (var o in new Option[] { air, rows, permutations, prover, output, queries, blowup, grinding, randomBatch, seed, witnessPath })
         {
             cmd.Options.Add(o);
         }
@@ -64,8 +71,38 @@ internal static class ProverCommands
                 IAir statement;
                 ulong[][] trace;
                 var sw = Stopwatch.StartNew();
+                var batchSize = parse.GetValue(randomBatch);
+                var witnessFile = parse.GetValue(witnessPath);
+                if (batchSize is not null || witnessFile is not null)
+                {
+                    name = TransferAir.AirName;
+                }
                 switch (name)
                 {
+                    case TransferAir.AirName:
+                    {
+                        BatchWitness witness;
+                        if (witnessFile is not null)
+                        {
+                            witness = WitnessSerializer.ReadFile(witnessFile);
+                        }
+                        else
+                        {
+                            var count = batchSize ?? 1;
+                            if (count < 1 || count > TransferAir.MaxTransfers)
+                            {
+                                Console.Error.WriteLine($"--random-batch must be 1 to {TransferAir.MaxTransfers}");
+                                return 2;
+                            }
+                            var batch = RandomBatchGenerator.FromGenesis(count, parse.GetValue(seed));
+                            witness = new BatchExecutor(batch.State).Execute(batch.Parameters, batch.Transfers).Witness;
+                        }
+                        (var transferAir, trace) = TransferTraceBuilder.Build(witness);
+                        statement = transferAir;
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"batch: {transferAir.Statement.Count} transfers, pre-state root {witness.PreStateRoot}, post-state root {witness.PostStateRoot}, commitment {witness.BatchCommitment}"));
+                        break;
+                    }
                     case FibonacciAir.AirName or "fibonacci":
                     {
                         var n = parse.GetValue(rows);
@@ -108,7 +145,8 @@ internal static class ProverCommands
                     $"proof: {proof.Length} bytes, conjectured security {ctx.SecurityBits} bits (blowup {options.Blowup}, {options.Queries} queries, {options.GrindingBits} grinding bits), prover {address}"));
                 return 0;
             }
-            catch (Exception e) when (e is FormatException or ArgumentException or AirDefinitionException or TraceException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is FormatException or ArgumentException or AirDefinitionException or TraceException or IOException or UnauthorizedAccessException
+                or TransferWitnessException or Keel.Rollup.RollupException)
             {
                 Console.Error.WriteLine($"prove failed: {e.Message}");
                 return 2;
