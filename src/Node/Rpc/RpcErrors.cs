@@ -1,3 +1,4 @@
+using Keel.Core.Ethereum;
 using System.Text.Json.Nodes;
 
 namespace Keel.Node.Rpc;
@@ -79,4 +80,13 @@ public static class RpcErrors
         new(RpcErrorCodes.TransactionRejected, $"transaction rejected: {reason}");
     public static RpcException ExecutionReverted(ReadOnlySpan<byte> revertData) =>
         new(RpcErrorCodes.ExecutionReverted, "execution reverted", JsonValue.Create(RpcHex.EncodeData(revertData)));
+
+    /// <summary>
+    /// A call the chain cannot execute, answered as geth answers a revert with a reason: code 3,
+    /// "execution reverted: reason", and Error(string) revert data. Wallet libraries decode that data
+    /// and show the reason; without it ethers reports only "missing revert data".
+    /// </summary>
+    public static RpcException ExecutionRevertedWithReason(string reason) =>
+        new(RpcErrorCodes.ExecutionReverted, $"execution reverted: {reason}",
+            JsonValue.Create(RpcHex.EncodeData(new AbiEncoder().String(reason).ToCalldata("Error(string)"))));
 }

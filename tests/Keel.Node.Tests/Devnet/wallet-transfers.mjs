@@ -30,7 +30,8 @@ async function rpcError(promise) {
     return null;
   } catch (e) {
     const err = e.error ?? e.info?.error ?? e;
-    return { code: err.code, message: err.message ?? String(e) };
+    // reason: what ethers decoded from Error(string) revert data, when there was any.
+    return { code: err.code, message: err.message ?? String(e), reason: e.reason ?? null };
   }
 }
 
@@ -114,6 +115,8 @@ async function runChain(rollup) {
     check(e !== null, `chain ${chainId}: ${name} was accepted`);
   }
   check(errors.contractCreation?.code === -32003 && /only value transfers/.test(errors.contractCreation.message), `chain ${chainId}: contract creation error ${JSON.stringify(errors.contractCreation)}`);
+  // Through the wallet, ethers estimates gas first: the reason must reach the user, not "missing revert data".
+  check(errors.contractCreationViaWallet?.code === 3 && /only value transfers/.test(errors.contractCreationViaWallet.reason ?? ''), `chain ${chainId}: contract creation via wallet error ${JSON.stringify(errors.contractCreationViaWallet)}`);
   check(/nonce too low/.test(errors.nonceTooLow?.message ?? ''), `chain ${chainId}: nonce too low error ${JSON.stringify(errors.nonceTooLow)}`);
   check(/insufficient funds/.test(errors.insufficientFunds?.message ?? ''), `chain ${chainId}: insufficient funds error ${JSON.stringify(errors.insufficientFunds)}`);
   check(/chain id/.test(errors.wrongChain?.message ?? ''), `chain ${chainId}: wrong chain error ${JSON.stringify(errors.wrongChain)}`);

@@ -276,11 +276,11 @@ public static class ChainRpcMethods
         var hasData = data.ValueKind == JsonValueKind.String && data.GetString() is { Length: > 2 };
         if (!hasTo)
         {
-            throw new RpcException(RpcErrorCodes.ServerError, "only value transfers are supported: contract creation is not available on this rollup");
+            throw RpcErrors.ExecutionRevertedWithReason("only value transfers are supported: contract creation is not available on this rollup");
         }
         if (hasData && !allowData)
         {
-            throw new RpcException(RpcErrorCodes.ServerError, "only value transfers are supported: transactions with data are not available on this rollup");
+            throw RpcErrors.ExecutionRevertedWithReason("only value transfers are supported: transactions with data are not available on this rollup");
         }
     }
 
