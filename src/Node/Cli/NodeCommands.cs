@@ -39,7 +39,10 @@ internal static class NodeCommands
         command.SetAction(async (parse, ct) => await Guard(parse, async () =>
         {
             var output = parse.InvocationConfiguration.Output;
-            var loaded = NodeConfig.Load(parse.GetValue(config)!);
+            // File, then KEEL_ environment variables (NodeConfig.Overridable), then flags.
+            var environment = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+                .AddEnvironmentVariables(Keel.Node.Hosting.KeelHost.EnvironmentPrefix).Build();
+            var loaded = NodeConfig.Load(parse.GetValue(config)!, environment);
             var extra = (parse.GetValue(bootnodes) ?? []).Select(ParseMultiaddr).ToList();
             loaded = loaded with { Bootnodes = [.. loaded.Bootnodes, .. extra] };
             var level = ParseLevel(parse.GetValue(logLevel)!);

@@ -109,9 +109,92 @@ public sealed record NodeConfig
         }
     }
 
-    public static NodeConfig Load(string path)
+    /// <summary>
+    /// The settings an operator may override without editing the file, by configuration path
+    /// ("section:key"; as environment variables KEEL_p2p__port=30500, KEEL_dataDir=/var/lib/keel,
+    /// names case-insensitive). Precedence: the file, then these, then flags such as --bootnodes.
+    /// Lists (validators, bootnodes, chains) stay in the file: a flat variable cannot say them clearly.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, OverrideKind> Overridable = new Dictionary<string, OverrideKind>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["network"] = OverrideKind.Text,
+        ["networkId"] = OverrideKind.Number,
+        ["keyFile"] = OverrideKind.Text,
+        ["dataDir"] = OverrideKind.Text,
+        ["p2p:host"] = OverrideKind.Text,
+        ["p2p:port"] = OverrideKind.Number,
+        ["rpc:port"] = OverrideKind.Number,
+        ["metrics:port"] = OverrideKind.Number,
+        ["blockTimeMs"] = OverrideKind.Number,
+        ["maxTxsPerBlock"] = OverrideKind.Number,
+        ["execute"] = OverrideKind.Flag,
+    };
+
+    public enum OverrideKind
+    {
+        Text,
+        Number,
+        Flag,
+    }
+
+    /// <summary>Reads the file and applies <paramref name="overrides"/> (for <c>keel node</c>: the KEEL_ environment).</summary>
+    public static NodeConfig Load(string path, Microsoft.Extensions.Configuration.IConfiguration? overrides)
     {
         var full = Path.GetFullPath(path);
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(ReadConfigText(path, full)) as JsonObject ?? throw new NodeConfigException("the config must be a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new NodeConfigException($"config file {path} is not valid JSON: {e.Message}", e);
+        }
+        if (overrides is not null)
+        {
+            ApplyOverrides(root, overrides);
+        }
+        return Parse(root.ToJsonString(), Path.GetDirectoryName(full)!);
+    }
+
+    private static void ApplyOverrides(JsonObject root, Microsoft.Extensions.Configuration.IConfiguration overrides)
+    {
+        foreach (var (path, kind) in Overridable)
+        {
+            if (overrides[path] is not { } text)
+            {
+                continue;
+            }
+            JsonNode value = kind switch
+            {
+                OverrideKind.Number when long.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) => n,
+                OverrideKind.Flag when bool.TryParse(text, out var b) => b,
+                OverrideKind.Text => text,
+                _ => throw new NodeConfigException($"override {path} = '{text}' is not a {(kind == OverrideKind.Number ? "non-negative integer" : "true/false")}"),
+            };
+            var parts = path.Split(':');
+            var parent = root;
+            foreach (var section in parts[..^1])
+            {
+                var existing = parent.FirstOrDefault(kv => string.Equals(kv.Key, section, StringComparison.OrdinalIgnoreCase));
+                if (existing.Value is JsonObject child)
+                {
+                    parent = child;
+                }
+                else
+                {
+                    var created = new JsonObject();
+                    parent[existing.Key ?? section] = created;
+                    parent = created;
+                }
+            }
+            var key = parent.FirstOrDefault(kv => string.Equals(kv.Key, parts[^1], StringComparison.OrdinalIgnoreCase)).Key ?? parts[^1];
+            parent[key] = value;
+        }
+    }
+
+    private static string ReadConfigText(string path, string full)
+    {
         var info = new FileInfo(full);
         if (!info.Exists)
         {
@@ -121,15 +204,10 @@ public sealed record NodeConfig
         {
             throw new NodeConfigException($"config file {path} is larger than {MaxConfigFileBytes} bytes");
         }
-        try
-        {
-            return Parse(File.ReadAllText(full), Path.GetDirectoryName(full)!);
-        }
-        catch (JsonException e)
-        {
-            throw new NodeConfigException($"config file {path} is not valid JSON: {e.Message}", e);
-        }
+        return File.ReadAllText(full);
     }
+
+    public static NodeConfig Load(string path) => Load(path, overrides: null);
 
     public static NodeConfig Parse(string json, string baseDirectory)
     {
