@@ -144,7 +144,15 @@ public sealed class Libp2pHost : IAsyncDisposable
             address.TryGetTcpTarget(out var host, out var port);
             var ip = IPAddress.Parse(host);
             var listener = new TcpListener(ip, port);
-            listener.Start();
+            try
+            {
+                listener.Start();
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                // The socket's own text ("Address already in use") does not say which address.
+                throw new Libp2pException($"cannot listen on {address}: {e.Message}", e);
+            }
             _listeners.Add(listener);
             var bound = (IPEndPoint)listener.LocalEndpoint;
             lock (_listenAddresses)

@@ -240,10 +240,7 @@ internal static class DbCommands
         }
         catch (StorageException error)
         {
-            var hint = error is RocksDbException && error.Message.Contains("lock", StringComparison.OrdinalIgnoreCase)
-                ? " (is a node still running on this data directory? stop it first)"
-                : "";
-            Console.Error.WriteLine($"keel db: {error.Message}{hint}");
+            Console.Error.WriteLine($"keel db: {error.Message}");
             return ExitError;
         }
         catch (FormatException error)

@@ -277,7 +277,16 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
                 pin.Free();
             }
         }
-        ThrowIfError(error, $"open '{path}'");
+        try
+        {
+            ThrowIfError(error, $"open '{path}'");
+        }
+        catch (RocksDbException e) when (e.RocksDbMessage.Contains("lock file", StringComparison.OrdinalIgnoreCase))
+        {
+            // RocksDB's text ("While lock file: ... Resource temporarily unavailable") does not say
+            // what an operator should do: another process has this directory open.
+            throw new RocksDbException(e.Operation, $"{e.RocksDbMessage} (is another keel process using this data directory? stop it first)");
+        }
 
         var database = new DatabaseHandle(db);
         var wrapped = new ColumnFamilyHandle[count];

@@ -31,6 +31,17 @@ public sealed class Libp2pHostTests
     }
 
     [Fact]
+    public async Task Listening_on_a_port_in_use_names_the_address()
+    {
+        await using var a = await TestHosts.StartAsync();
+        var taken = a.ListenAddresses[0];
+        await using var b = Libp2pHost.Create(new Libp2pHostOptions { Identity = Ed25519IdentityKey.Generate(), ListenAddresses = [taken] });
+        var e = await Assert.ThrowsAsync<Libp2pException>(() => b.StartAsync());
+        Assert.Contains(taken.ToString(), e.Message);
+        Assert.IsType<SocketException>(e.InnerException);
+    }
+
+    [Fact]
     public async Task Dialling_an_address_with_the_wrong_peer_id_fails()
     {
         await using var a = await TestHosts.StartAsync();

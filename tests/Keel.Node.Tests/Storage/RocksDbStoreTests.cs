@@ -40,6 +40,7 @@ public sealed class RocksDbStoreTests : KeyValueStoreContractTests
         using var first = RocksDbStore.Open(_temp.Sub("locked"));
         var error = Assert.Throws<RocksDbException>(() => RocksDbStore.Open(_temp.Sub("locked")));
         Assert.Contains("lock", error.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("another keel process using this data directory", error.Message);
         Assert.Equal(error.Message, ((StorageException)error).Message);
     }
 
