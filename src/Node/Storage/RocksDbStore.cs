@@ -281,9 +281,9 @@ public sealed unsafe class RocksDbStore : IKeyValueStore
         {
             ThrowIfError(error, $"open '{path}'");
         }
-        catch (RocksDbException e) when (e.RocksDbMessage.Contains("lock file", StringComparison.OrdinalIgnoreCase))
+        catch (RocksDbException e) when (e.RocksDbMessage.Contains("lock", StringComparison.OrdinalIgnoreCase))
         {
-            // RocksDB's text ("While lock file: ... Resource temporarily unavailable") does not say
+            // RocksDB's lock errors ("While lock file: ...", "lock hold by current process") do not say
             // what an operator should do: another process has this directory open.
             throw new RocksDbException(e.Operation, $"{e.RocksDbMessage} (is another keel process using this data directory? stop it first)");
         }
