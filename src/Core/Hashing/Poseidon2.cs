@@ -57,6 +57,9 @@ public sealed class Poseidon2Permutation
     public ReadOnlySpan<ulong> InternalDiagonal => _diagonal;
 
     /// <summary>Permutes <paramref name="state"/> in place; every element must be canonical.</summary>
+    // Fully optimized from the first call: at tier 0 nothing inlines and a permutation costs several
+    // times more, which made the first blocks of a fresh node (and short benchmarks) pay that price.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Permute(Span<ulong> state)
     {
         if (state.Length != Width)
