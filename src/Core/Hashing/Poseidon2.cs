@@ -28,6 +28,9 @@ public sealed class Poseidon2Permutation
     private readonly ulong[] _externalFinal;
     private readonly ulong[] _diagonal;
 
+    /// <summary>Width of the Plonky3 diagonal whose entries are small multiples of powers of two (0: none).</summary>
+    private readonly int _smallDiagonalWidth;
+
     public Poseidon2Permutation(int width, Poseidon2ExternalMatrix matrix, ulong[] externalInitial, ulong[] internalConstants, ulong[] externalFinal, ulong[] diagonal)
     {
         if (width < 8 || width % 4 != 0)
@@ -45,6 +48,12 @@ public sealed class Poseidon2Permutation
         _internal = internalConstants;
         _externalFinal = externalFinal;
         _diagonal = diagonal;
+        _smallDiagonalWidth = width switch
+        {
+            8 when diagonal.AsSpan().SequenceEqual(Poseidon2Constants.DiagP38) => 8,
+            12 when diagonal.AsSpan().SequenceEqual(Poseidon2Constants.DiagP312) => 12,
+            _ => 0,
+        };
     }
 
     public int Width { get; }
@@ -89,8 +98,23 @@ public sealed class Poseidon2Permutation
         ref var diagonal = ref MemoryMarshal.GetArrayDataReference(_diagonal);
         for (var r = 0; r < PartialRounds; r++)
         {
+            // The sum of lanes 1.. does not wait for lane 0's S-box: computing it first (as a tree)
+            // lets the CPU overlap the two, where a sum starting from lane 0 was one long serial chain.
+            var rest = SumFromLane1(ref s, w);
             s = Pow7Lazy(AddLazy(s, Unsafe.Add(ref rcInternal, r)));
-            InternalLayerFast(ref s, ref diagonal, w);
+            var sum = AddLazy(rest, s);
+            switch (_smallDiagonalWidth)
+            {
+                case 12:
+                    InternalLayerP3Width12(ref s, sum);
+                    break;
+                case 8:
+                    InternalLayerP3Width8(ref s, sum);
+                    break;
+                default:
+                    InternalLayerFast(ref s, ref diagonal, w, sum);
+                    break;
+            }
         }
         ref var rcFinal = ref MemoryMarshal.GetArrayDataReference(_externalFinal);
         for (var r = 0; r < HalfFullRounds; r++)
@@ -139,6 +163,105 @@ public sealed class Poseidon2Permutation
         return t2 + Bit(t2 < t1) * Goldilocks.Epsilon; // after a wrap t2 < t1, so adding Epsilon cannot wrap
     }
 
+    /// <summary>Sum of lanes 1..w-1 in four independent chains (w &gt;= 8).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong SumFromLane1(ref ulong s, int w)
+    {
+        var a0 = Unsafe.Add(ref s, 1);
+        var a1 = Unsafe.Add(ref s, 2);
+        var a2 = Unsafe.Add(ref s, 3);
+        var a3 = Unsafe.Add(ref s, 4);
+        var i = 5;
+        for (; i + 3 < w; i += 4)
+        {
+            a0 = AddLazy(a0, Unsafe.Add(ref s, i));
+            a1 = AddLazy(a1, Unsafe.Add(ref s, i + 1));
+            a2 = AddLazy(a2, Unsafe.Add(ref s, i + 2));
+            a3 = AddLazy(a3, Unsafe.Add(ref s, i + 3));
+        }
+        for (; i < w; i++)
+        {
+            a0 = AddLazy(a0, Unsafe.Add(ref s, i));
+        }
+        return AddLazy(AddLazy(a0, a1), AddLazy(a2, a3));
+    }
+
+    /// <summary>a - b mod p for any 64-bit a and b; the result is any 64-bit value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong SubLazy(ulong a, ulong b)
+    {
+        var diff = a - b;
+        var fold = Bit(a < b) * Goldilocks.Epsilon; // a borrow of 2^64 is worth -Epsilon
+        var folded = diff - fold;
+        // Borrows again only when diff < Epsilon after a borrow; then folded is close to 2^64 and this cannot borrow.
+        return folded - Bit(diff < fold) * Goldilocks.Epsilon;
+    }
+
+    /// <summary>x / 2 mod p for any 64-bit x: x is even, or x + p is, and (x + p) / 2 stays below 2^64.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static ulong HalfLazy(ulong x) => (x >> 1) + (x & 1) * HalfModulusPlusOne;
+
+    /// <summary>(p + 1) / 2.</summary>
+    private const ulong HalfModulusPlusOne = (Goldilocks.Modulus >> 1) + 1;
+
+    // Plonky3's diagonals for widths 8 and 12 hold only +-1, +-2, +-3, +-4, +-1/2, +-1/4 and 1/8, so the
+    // internal layer needs additions and halvings instead of twelve general multiplications.
+
+    /// <summary>Internal layer with D = [-2, 1, 2, 1/2, 3, 4, -1/2, -3, -4, 1/4, -1/4, 1/8].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InternalLayerP3Width12(ref ulong s, ulong sum)
+    {
+        var x0 = s;
+        s = SubLazy(sum, AddLazy(x0, x0));
+        ref var x = ref Unsafe.Add(ref s, 1);
+        x = AddLazy(sum, x);
+        x = ref Unsafe.Add(ref s, 2);
+        x = AddLazy(sum, AddLazy(x, x));
+        x = ref Unsafe.Add(ref s, 3);
+        x = AddLazy(sum, HalfLazy(x));
+        x = ref Unsafe.Add(ref s, 4);
+        x = AddLazy(sum, AddLazy(AddLazy(x, x), x));
+        x = ref Unsafe.Add(ref s, 5);
+        var twice = AddLazy(x, x);
+        x = AddLazy(sum, AddLazy(twice, twice));
+        x = ref Unsafe.Add(ref s, 6);
+        x = SubLazy(sum, HalfLazy(x));
+        x = ref Unsafe.Add(ref s, 7);
+        x = SubLazy(sum, AddLazy(AddLazy(x, x), x));
+        x = ref Unsafe.Add(ref s, 8);
+        twice = AddLazy(x, x);
+        x = SubLazy(sum, AddLazy(twice, twice));
+        x = ref Unsafe.Add(ref s, 9);
+        x = AddLazy(sum, HalfLazy(HalfLazy(x)));
+        x = ref Unsafe.Add(ref s, 10);
+        x = SubLazy(sum, HalfLazy(HalfLazy(x)));
+        x = ref Unsafe.Add(ref s, 11);
+        x = AddLazy(sum, HalfLazy(HalfLazy(HalfLazy(x))));
+    }
+
+    /// <summary>Internal layer with D = [-2, 1, 2, 1/2, 3, -1/2, -3, -4].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InternalLayerP3Width8(ref ulong s, ulong sum)
+    {
+        var x0 = s;
+        s = SubLazy(sum, AddLazy(x0, x0));
+        ref var x = ref Unsafe.Add(ref s, 1);
+        x = AddLazy(sum, x);
+        x = ref Unsafe.Add(ref s, 2);
+        x = AddLazy(sum, AddLazy(x, x));
+        x = ref Unsafe.Add(ref s, 3);
+        x = AddLazy(sum, HalfLazy(x));
+        x = ref Unsafe.Add(ref s, 4);
+        x = AddLazy(sum, AddLazy(AddLazy(x, x), x));
+        x = ref Unsafe.Add(ref s, 5);
+        x = SubLazy(sum, HalfLazy(x));
+        x = ref Unsafe.Add(ref s, 6);
+        x = SubLazy(sum, AddLazy(AddLazy(x, x), x));
+        x = ref Unsafe.Add(ref s, 7);
+        var twice = AddLazy(x, x);
+        x = SubLazy(sum, AddLazy(twice, twice));
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static ulong Pow7Lazy(ulong x)
     {
@@ -158,15 +281,10 @@ public sealed class Poseidon2Permutation
         }
     }
 
-    /// <summary><see cref="InternalLayer"/> on a state of <paramref name="w"/> elements at <paramref name="s"/>.</summary>
+    /// <summary><see cref="InternalLayer"/> on a state of <paramref name="w"/> elements at <paramref name="s"/> whose sum is <paramref name="sum"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InternalLayerFast(ref ulong s, ref ulong diagonal, int w)
+    private static void InternalLayerFast(ref ulong s, ref ulong diagonal, int w, ulong sum)
     {
-        ulong sum = 0;
-        for (var i = 0; i < w; i++)
-        {
-            sum = AddLazy(sum, Unsafe.Add(ref s, i));
-        }
         for (var i = 0; i < w; i++)
         {
             ref var x = ref Unsafe.Add(ref s, i);
