@@ -42,7 +42,7 @@ internal static class SequencerBench
             var cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             var wall = Stopwatch.StartNew();
             var report = new BenchReport("sequencer");
-            var table = report.AddTable($"one block of {n} transfers (1 namespace, {n} senders), one thread (cold sender recovery: all cores), median of {Runs}", "step", "ms/block", "transfers/s");
+            var table = report.AddTable($"one block of {n} transfers (1 namespace, {n} senders), one thread (cold sender recovery: all cores), median of {Runs}", "step", "ms/block", "us/transfer", "transfers/s");
             var keys = Enumerable.Range(0, n).Select(i => Keccak256.Hash(BitConverter.GetBytes(i + 1))).ToArray();
             var senders = keys.Select(k => Address.FromPublicKey(Secp256k1.GetPublicKey(k))).ToArray();
             var genesisAccounts = new RollupGenesis(senders.Select(a => KeyValuePair.Create(a, (UInt128)1_000_000_000_000_000_000UL)));
@@ -84,7 +84,7 @@ internal static class SequencerBench
             var commitment = Median(() => 0, _ => BatchCommitment.Compute(RollupHasher.Shared, namespaces[0].RollupParameters, transfersDecoded));
             var commit = Median(() => { var app = NewApp(true); Check(app.ProcessProposal(block)); return app; }, app => app.Commit(block, new QuorumCertificate(1, block.Hash, [1], [new byte[65]])));
 
-            void Row(string step, double ms) => table.AddRow(step, $"{ms:F2}", $"{n / (ms / 1000):F0}");
+            void Row(string step, double ms) => table.AddRow(step, $"{ms:F2}", $"{ms * 1000 / n:F1}", $"{n / (ms / 1000):F0}");
             Row("mempool admission (decode, recover sender, checks)", admit);
             Row("PrepareProposal (select, validate, commit, table)", prepare);
             Row("ProcessProposal, txs already in mempool", warm);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Keel.Rollup.Hashing;
 using Keel.Rollup.Transactions;
 
@@ -53,6 +54,7 @@ public sealed class BatchCommitment
     /// <summary>Width-12 permutations one commitment costs.</summary>
     public static int Permutations(int transferCount) => (InputElements(transferCount) + 7) / 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // per transfer on the consensus path; skip tier-0
     public void Add(Transfer tx)
     {
         ArgumentNullException.ThrowIfNull(tx);

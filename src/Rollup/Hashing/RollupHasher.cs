@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Keel.Core.Field;
 using Keel.Core.Hashing;
 
@@ -108,6 +109,8 @@ public sealed class RollupHasher
             _state[Rate] = (ulong)totalElements;
         }
 
+        // Called per transfer: optimized from the first call rather than after tier-0 warm-up.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Absorb(ReadOnlySpan<ulong> elements)
         {
             if (_finished)
