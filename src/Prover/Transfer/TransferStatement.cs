@@ -1,4 +1,5 @@
 using Keel.Core.Hashing;
+using Keel.Rollup.Transactions;
 
 namespace Keel.Prover.Transfer;
 
@@ -99,10 +100,11 @@ public sealed class TransferStatement
         var value = Amount(tx, 10);
         var maxFee = Amount(tx, 15);
         var tip = Amount(tx, 19);
-        var capped = BaseFee + tip < BaseFee ? UInt128.MaxValue : BaseFee + tip;
+        var capped = TransferRules.TryAdd(BaseFee, tip, out var sum) ? sum : UInt128.MaxValue;
         var price = UInt128.Min(maxFee, capped);
         var feeCapOk = maxFee >= BaseFee;
-        var costFits = TryMul(maxFee, IntrinsicGas, out var maxGas) && TryAdd(value, maxGas, out _);
+        // The same overflow rules as the rollup's executor (TransferRules), on the statement's limbs.
+        var costFits = TransferRules.TryMul(maxFee, IntrinsicGas, out var maxGas) && TransferRules.TryAdd(value, maxGas, out _);
         var cost = costFits ? value + maxGas : 0;
         // Debit and tip only count when the transfer applies, which needs feeCapOk and costFits;
         // then price <= maxFee and nothing below overflows.
@@ -132,23 +134,6 @@ public sealed class TransferStatement
         {
             throw new Air.AirDefinitionException($"{what} ({value}) is not a 32-bit limb");
         }
-    }
-
-    private static bool TryAdd(UInt128 a, UInt128 b, out UInt128 sum)
-    {
-        sum = a + b;
-        return sum >= a;
-    }
-
-    private static bool TryMul(UInt128 a, ulong b, out UInt128 product)
-    {
-        product = 0;
-        if (b != 0 && a > UInt128.MaxValue / b)
-        {
-            return false;
-        }
-        product = a * b;
-        return true;
     }
 }
 
