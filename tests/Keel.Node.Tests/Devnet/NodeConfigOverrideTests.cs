@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Keel.Node.Service;
 using Keel.Node.Tests.Storage;
 using Microsoft.Extensions.Configuration;
@@ -6,11 +5,8 @@ using Microsoft.Extensions.Configuration;
 namespace Keel.Node.Tests.Devnet;
 
 /// <summary>The file, then KEEL_ environment variables, then flags: what an operator running `keel node` can rely on.</summary>
-public sealed partial class NodeConfigOverrideTests
+public sealed class NodeConfigOverrideTests
 {
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
-
     [Fact]
     public void Overrides_win_over_the_file_and_unrelated_keys_are_ignored()
     {
@@ -91,7 +87,7 @@ public sealed partial class NodeConfigOverrideTests
                 Assert.NotNull(line);
                 Assert.Contains($"/tcp/{ports}/", line);
 
-                Assert.Equal(0, Kill(process.Id, 15));
+                KeelProcess.Signal(process, KeelProcess.SigTerm);
                 using var stopped = new CancellationTokenSource(TimeSpan.FromSeconds(20));
                 await process.WaitForExitAsync(stopped.Token);
                 Assert.Equal(0, process.ExitCode);

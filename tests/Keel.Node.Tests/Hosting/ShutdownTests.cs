@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Keel.Node.Tests.Storage;
 
 namespace Keel.Node.Tests.Hosting;
@@ -7,19 +6,14 @@ namespace Keel.Node.Tests.Hosting;
 /// A long-running command stops cleanly (exit 0, its own shutdown path) on SIGTERM and SIGINT,
 /// which is how service managers and Ctrl+C stop a node.
 /// </summary>
-public partial class ShutdownTests
+public class ShutdownTests
 {
-    private const int SigInt = 2;
-    private const int SigTerm = 15;
     private static readonly TimeSpan StartWait = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(15);
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
-
     [Theory]
-    [InlineData(SigTerm)]
-    [InlineData(SigInt)]
+    [InlineData(KeelProcess.SigTerm)]
+    [InlineData(KeelProcess.SigInt)]
     public async Task P2p_listen_exits_zero_on_a_termination_signal(int signal)
     {
         using var process = KeelProcess.Start("p2p", "listen", "--port", "0", "--host", "127.0.0.1", "--topic", "shutdown-test");
@@ -34,7 +28,7 @@ public partial class ShutdownTests
             while (line is not null && !line.StartsWith("listening: ", StringComparison.Ordinal));
             Assert.NotNull(line);
 
-            Assert.Equal(0, Kill(process.Id, signal));
+            KeelProcess.Signal(process, signal);
             using var stopped = new CancellationTokenSource(StopWait);
             await process.WaitForExitAsync(stopped.Token);
             Assert.Equal(0, process.ExitCode);

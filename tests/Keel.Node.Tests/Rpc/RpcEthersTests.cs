@@ -17,7 +17,7 @@ public sealed class RpcEthersTests
     [Fact]
     public async Task Ethers_json_rpc_and_websocket_providers_work_against_the_server()
     {
-        var root = RepositoryRoot();
+        var root = Keel.Node.Tests.Devnet.DevnetHarness.RepositoryRoot();
         var devnet = Path.Combine(root, "devnet");
         var ethers = Path.Combine(devnet, "node_modules", "ethers", "lib.esm", "index.js");
         Assert.True(File.Exists(ethers), $"{ethers} is missing: run devnet/setup.sh (tests/run.sh does) to install the pinned npm tools");
@@ -86,17 +86,5 @@ public sealed class RpcEthersTests
         Assert.Equal([1, 2, 3], seen["blocks"]!.AsArray().Select(b => (int)b!).ToArray());
         // ethers' Promise.all went out as one batch request (3 calls in one HTTP request).
         Assert.True(t.Server.CallCount > t.Server.RequestCount, $"calls {t.Server.CallCount}, requests {t.Server.RequestCount}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Node.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException($"no Node.sln above {AppContext.BaseDirectory}");
     }
 }

@@ -1,10 +1,21 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Keel.Node.Tests.Storage;
 
 /// <summary>Starts the real `keel` executable (built beside the tests) as a child process.</summary>
-internal static class KeelProcess
+internal static partial class KeelProcess
 {
+    public const int SigInt = 2;
+    public const int SigTerm = 15;
+
+    /// <summary>Sends a POSIX signal (Process.Kill only sends SIGKILL, which tests no shutdown path).</summary>
+    public static void Signal(Process process, int signal) =>
+        Assert.True(Kill(process.Id, signal) == 0, $"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+
     public static Process Start(params string[] arguments) => Start(new Dictionary<string, string>(), arguments);
 
     /// <summary>Starts keel with extra environment variables set for the child only.</summary>
