@@ -78,29 +78,6 @@ public static class KeelHost
         configuration.AddEnvironmentVariables(EnvironmentPrefix);
         configuration.AddInMemoryCollection(settings.Flags);
     }
-
-    /// <summary>
-    /// Runs the application until SIGINT/SIGTERM (or the token) and stops it cleanly: hosted
-    /// services get <see cref="ShutdownTimeout"/> to flush. Returns the process exit code.
-    /// </summary>
-    public static async Task<int> RunAsync(WebApplication app, CancellationToken cancellation)
-    {
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("keel");
-        try
-        {
-            await app.RunAsync(cancellation).ConfigureAwait(false);
-            return 0;
-        }
-        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-        {
-            return 0;
-        }
-        catch (Exception e) when (e is HostConfigurationException or IOException or InvalidOperationException)
-        {
-            logger.LogCritical("stopped: {Reason}", e.Message);
-            return 1;
-        }
-    }
 }
 
 /// <summary>What a command passes to <see cref="KeelHost.CreateBuilder"/>.</summary>
