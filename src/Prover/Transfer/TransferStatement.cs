@@ -25,7 +25,7 @@ public sealed class TransferStatement
 
     /// <summary>Batch-commitment sponge tag and header format (docs/rollup.md).</summary>
     private const ulong BatchDomain = 2;
-    private const ulong CommitmentFormat = 1;
+    private const ulong CommitmentFormat = 2;
 
     public TransferStatement(IReadOnlyList<ulong> elements)
     {
@@ -84,12 +84,17 @@ public sealed class TransferStatement
 
     public ReadOnlySpan<ulong> Transfer(int t) => Elements.AsSpan(HeaderElements + TransferElements * t, TransferElements);
 
-    /// <summary>The batch commitment's sponge input: [2, header(13), transfers].</summary>
+    /// <summary>The batch commitment's sponge input (format 2): [2, header(15), transfers each padded to 24].</summary>
     public ulong[] CommitmentInput()
     {
         var input = new List<ulong> { BatchDomain, CommitmentFormat, Elements[0], Elements[1], (ulong)Count };
         input.AddRange(Elements.Skip(15).Take(9));
-        input.AddRange(Elements.Skip(HeaderElements));
+        input.AddRange([0, 0]);
+        for (var t = 0; t < Count; t++)
+        {
+            input.AddRange(Transfer(t).ToArray());
+            input.Add(0);
+        }
         return [.. input];
     }
 

@@ -6,21 +6,28 @@ namespace Keel.Rollup.Execution;
 
 /// <summary>
 /// The Poseidon2 batch commitment of one namespace's ordered transfers in one block: a single
-/// Poseidon2 sponge (Keel.Core's <c>Poseidon2.Hash</c>) over the domain tag 2, a 13-element header
-/// and 23 elements per transfer: 14 + 23 n elements, ceil((14 + 23 n) / 8) permutations, cheap
-/// enough to compute while proposing and voting.
+/// Poseidon2 sponge (Keel.Core's <c>Poseidon2.Hash</c>) over the domain tag 2, a 15-element header
+/// and 24 elements per transfer: 16 + 24 n elements, 2 + 3 n permutations, cheap enough to
+/// compute while proposing and voting.
 /// <code>
-/// input    = [2] ‖ header ‖ transfer_0 ‖ ... ‖ transfer_{n-1}
-/// header   = [1 (format), chainId lo32, chainId hi32, n, baseFee limbs 0..3, feeRecipient limbs 0..4]
+/// input    = [2] ‖ header ‖ transfer_0 ‖ 0 ‖ ... ‖ transfer_{n-1} ‖ 0
+/// header   = [2 (format), chainId lo32, chainId hi32, n, baseFee limbs 0..3, feeRecipient limbs 0..4, 0, 0]
 /// transfer = [from limbs 0..4, to limbs 0..4, value limbs 0..3, nonce, maxFee limbs 0..3, maxPriorityFee limbs 0..3]
 /// </code>
-/// Limbs are 32 bits, least significant first (see <see cref="FieldEncoding"/>).
+/// Limbs are 32 bits, least significant first (see <see cref="FieldEncoding"/>). The zeros align
+/// every transfer to three whole rate blocks of 8, so the transfer AIR absorbs transfer t in
+/// exactly three permutations of its own rows (format 1 let transfers straddle blocks).
 /// </summary>
 public sealed class BatchCommitment
 {
-    public const ulong FormatVersion = 1;
-    public const int HeaderElements = 13;
+    public const ulong FormatVersion = 2;
+
+    /// <summary>Header elements after the domain tag, the two alignment zeros included.</summary>
+    public const int HeaderElements = 15;
     public const int TransferElements = 23;
+
+    /// <summary>Elements absorbed per transfer: its 23 and one alignment zero (three rate blocks).</summary>
+    public const int AbsorbedPerTransfer = 24;
 
     /// <summary>Most transfers one batch may hold (also the witness limit).</summary>
     public const int MaxTransfers = 65_536;
@@ -45,11 +52,12 @@ public sealed class BatchCommitment
         header[3] = (ulong)transferCount;
         FieldEncoding.WriteAmount(parameters.BaseFeePerGas, header[4..]);
         FieldEncoding.WriteAddress(parameters.FeeRecipient, header[8..]);
+        header[13..].Clear();
         _sponge.Absorb(header);
     }
 
     /// <summary>Length of the sponge input for <paramref name="transferCount"/> transfers.</summary>
-    public static int InputElements(int transferCount) => 1 + HeaderElements + TransferElements * transferCount;
+    public static int InputElements(int transferCount) => 1 + HeaderElements + AbsorbedPerTransfer * transferCount;
 
     /// <summary>Width-12 permutations one commitment costs.</summary>
     public static int Permutations(int transferCount) => (InputElements(transferCount) + 7) / 8;
@@ -60,8 +68,9 @@ public sealed class BatchCommitment
         ArgumentNullException.ThrowIfNull(tx);
         if (_added == _expected)
             throw new InvalidOperationException($"The commitment was started for {_expected} transfers.");
-        Span<ulong> e = stackalloc ulong[TransferElements];
+        Span<ulong> e = stackalloc ulong[AbsorbedPerTransfer];
         Encode(tx, e);
+        e[TransferElements] = 0;
         _sponge.Absorb(e);
         _added++;
     }
