@@ -23,7 +23,8 @@ internal static class ProverBench
         var maxLog = new Option<int>("--max-log") { Description = "largest Fibonacci trace, log2 rows (at most 22)", DefaultValueFactory = _ => 20 };
         var chainLog = new Option<int>("--chain-log") { Description = "Poseidon2 chain: log2 permutations (32 rows each); 0 skips it", DefaultValueFactory = _ => 10 };
         var path = new Option<bool>("--update") { Description = "also prove one account-tree update (the transfer AIR's building block)", DefaultValueFactory = _ => true };
-        var transfers = new Option<int>("--transfers") { Description = "also prove a random batch of this many transfers with the transfer AIR (0 skips it)", DefaultValueFactory = _ => 1 };
+        var txs = new Option<string>("--txs") { Description = "transfer AIR: prove random batches of these sizes, comma separated (e.g. 16,64,256); empty skips it", DefaultValueFactory = _ => "1" };
+        var only = new Option<bool>("--transfers-only") { Description = "skip the Fibonacci, chain and update rows (with --txs)" };
         var threads = new Option<int>("--threads") { Description = "prover threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var command = new Command("prover", "STARK prover and verifier on the Fibonacci and Poseidon2-chain AIRs: times, proof sizes, security.");
         command.Options.Add(minLog);
@@ -31,7 +32,8 @@ internal static class ProverBench
         command.Options.Add(chainLog);
         command.Options.Add(threads);
         command.Options.Add(path);
-        command.Options.Add(transfers);
+        command.Options.Add(txs);
+        command.Options.Add(only);
         command.SetAction(parse =>
         {
             var lo = Math.Clamp(parse.GetValue(minLog), 3, 22);
@@ -42,34 +44,47 @@ internal static class ProverBench
             var table = report.AddTable($"STARK prover, CPU backend ({backend.Parallelism} threads), blowup {options.Blowup}, {options.Queries} queries, {options.GrindingBits} grinding bits, FRI folding {options.FoldingFactor}",
                 "air", "rows", "columns", "prove ms", "prove cpu s", "verify ms", "proof bytes", "security bits", "cpu");
             var stages = report.AddTable("Prove time by stage (ms)", "air", "rows", "LDE", "trace commit", "composition", "OOD + DEEP", "FRI", "grind + open");
-            for (var log = lo; log <= hi; log++)
+            if (!TryParseSizes(parse.GetValue(txs), out var sizes))
+            {
+                Console.Error.WriteLine($"--txs: comma-separated batch sizes from 1 to {Keel.Prover.Transfer.TransferAir.MaxTransfers}");
+                return 2;
+            }
+            var skipEngine = parse.GetValue(only);
+            for (var log = lo; log <= hi && !skipEngine; log++)
             {
                 var n = 1 << log;
                 var (trace, result) = FibonacciAir.BuildTrace(n);
                 Run(table, stages, backend, options, new FibonacciAir(n, result), trace);
             }
             var chain = parse.GetValue(chainLog);
-            if (chain > 0)
+            if (chain > 0 && !skipEngine)
             {
                 var permutations = 1 << Math.Clamp(chain, 0, 17);
                 ulong[] input = [0, 1, 2, 3, 4, 5, 6, 7];
                 var (trace, output) = Poseidon2ChainAir.BuildTrace(permutations, input);
                 Run(table, stages, backend, options, new Poseidon2ChainAir(permutations, input, output), trace);
             }
-            if (parse.GetValue(path))
+            if (parse.GetValue(path) && !skipEngine)
             {
                 var (air, trace) = RandomUpdate(7);
                 Run(table, stages, backend, options, air, trace);
             }
-            var batchSize = Math.Clamp(parse.GetValue(transfers), 0, Keel.Prover.Transfer.TransferAir.MaxTransfers);
-            if (batchSize > 0)
+            if (sizes.Count > 0)
             {
-                var batch = Keel.Rollup.Testing.RandomBatchGenerator.FromGenesis(batchSize, 1);
-                var witness = new Keel.Rollup.Execution.BatchExecutor(batch.State).Execute(batch.Parameters, batch.Transfers).Witness;
-                var (air, trace) = Keel.Prover.Transfer.TransferTraceBuilder.Build(witness);
-                var (proveMs, cpuSeconds) = Run(table, stages, backend, options, air, trace);
-                report.Notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"transfer-batch-v1: {batchSize} transfers proved in {proveMs / 1000:F1} s wall, {cpuSeconds:F1} CPU-s: {batchSize / (proveMs / 1000):F2} transfers/s wall, {batchSize / cpuSeconds:F2} transfers per CPU-second (random batch from the devnet genesis, seed 1)"));
+                var batches = report.AddTable("Transfer AIR (transfer-batch-v2): random batches from the devnet genesis, seed 1",
+                    "transfers", "rows", "columns", "trace ms", "prove s", "prove cpu s", "verify ms", "proof bytes", "security bits", "transfers/s", "transfers/cpu-s");
+                foreach (var size in sizes)
+                {
+                    var batch = Keel.Rollup.Testing.RandomBatchGenerator.FromGenesis(size, 1);
+                    var witness = new Keel.Rollup.Execution.BatchExecutor(batch.State).Execute(batch.Parameters, batch.Transfers).Witness;
+                    var sw = Stopwatch.StartNew();
+                    var (air, trace) = Keel.Prover.Transfer.TransferTraceBuilder.Build(witness);
+                    var traceMs = sw.Elapsed.TotalMilliseconds;
+                    var r = Run(table, stages, backend, options, air, trace);
+                    batches.AddRow(size, $"2^{System.Numerics.BitOperations.Log2((uint)air.TraceLength)}", air.TraceWidth, traceMs, r.ProveMs / 1000, r.CpuSeconds, r.VerifyMs, r.ProofBytes, r.SecurityBits,
+                        size / (r.ProveMs / 1000), size / r.CpuSeconds);
+                }
+                report.Notes.Add("transfers/s = transfers / prove wall time (trace generation excluded, it is the trace ms column); transfers/cpu-s = transfers / CPU seconds the proof took on all threads");
             }
             report.Notes.Add("one run per row (no warm-up beyond the first row); prove excludes trace generation; verify includes parsing the proof bytes");
             report.Notes.Add("security: Winterfell's conjectured formula min(128 - log2(LDE size), 128, log2(blowup) * queries + grinding) - 1");
@@ -103,7 +118,23 @@ internal static class ProverBench
         return (new Keel.Prover.Transfer.MerklePathAir(limbs, oldLeaf, roots[0], newLeaf, roots[1]), trace);
     }
 
-    private static (double ProveMs, double CpuSeconds) Run(BenchTable table, BenchTable stages, CpuBackend backend, ProofOptions options, Keel.Prover.Air.IAir air, ulong[][] trace)
+    private static bool TryParseSizes(string? text, out List<int> sizes)
+    {
+        sizes = [];
+        foreach (var part in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, System.Globalization.CultureInfo.InvariantCulture, out var n) || n < 1 || n > Keel.Prover.Transfer.TransferAir.MaxTransfers)
+            {
+                return false;
+            }
+            sizes.Add(n);
+        }
+        return true;
+    }
+
+    private readonly record struct RunResult(double ProveMs, double CpuSeconds, double VerifyMs, int ProofBytes, int SecurityBits);
+
+    private static RunResult Run(BenchTable table, BenchTable stages, CpuBackend backend, ProofOptions options, Keel.Prover.Air.IAir air, ulong[][] trace)
     {
         var prover = new StarkProver(backend);
         var process = Process.GetCurrentProcess();
@@ -123,6 +154,6 @@ internal static class ProverBench
         table.AddRow(air.Name, rows, air.TraceWidth, proveMs, cpuSeconds, verifyMs, bytes.Length, ctx.SecurityBits, $"{cpu * 100:F0}%");
         var t = prover.LastTimings!;
         stages.AddRow(air.Name, rows, t.Lde.TotalMilliseconds, t.TraceCommit.TotalMilliseconds, t.Composition.TotalMilliseconds, t.Deep.TotalMilliseconds, t.Fri.TotalMilliseconds, t.Queries.TotalMilliseconds);
-        return (proveMs, cpuSeconds);
+        return new RunResult(proveMs, cpuSeconds, verifyMs, bytes.Length, ctx.SecurityBits);
     }
 }

@@ -3,142 +3,155 @@ using Keel.Prover.Air;
 namespace Keel.Prover.Transfer;
 
 /// <summary>
-/// The transfer AIR: applying a batch's transfers in order to the account tree with the public
-/// pre-state root gives the public post-state root (docs/prover.md section 9, the rules of
-/// <c>WitnessChecker</c>). Statement: <see cref="TransferStatement"/>.
+/// The transfer AIR, version 2: applying a batch's transfers in order to the account tree with the
+/// public pre-state root gives the public post-state root, and the transfers are exactly those of
+/// the public batch commitment (docs/prover.md section 9; the rules of <c>WitnessChecker</c>).
+/// Statement: <see cref="TransferStatement"/> (header only: the transfers are private columns).
 ///
-/// Layout: one 16384-row region per transfer, then one for the fee recipient, padded to a power
-/// of two with no-op regions. A region is two 8192-row account-update blocks in the shape of
-/// <see cref="MerklePathAir.AccountUpdate"/> (leaf cycle, 160 levels, padding): the sender block
-/// (old sender account to new, at the transfer's from address) and the receiver block (old
-/// receiver account to credited, at the to address; for a skipped transfer a no-op re-opening of
-/// the sender). Each block's old root is the previous block's new root (block-constant columns
-/// carried over the boundary), the first is the pre-state root, and the fee region's new root is
-/// the post-state root.
-///
-/// Per region the transfer's public terms sit in region-constant columns asserted at its first
-/// row. The rules: eq (old nonce == tx nonce, proven by an inverse when not), suf (old balance
-/// &gt;= cost, or cost - 1 - old balance &gt;= 0 when not, a 128-bit subtraction with range-checked
-/// result), applied = feeCapOk * eq * suf; the sender's balance loses applied * debit and its nonce
-/// gains applied; the receiver's balance gains applied * value (the fee region: the tips), all as
-/// 32-bit limb arithmetic with carries and the new balance range-checked, so no balance under- or
-/// overflows. Tips accumulate region by region (range-checked). Range checks decompose twelve
-/// limbs per block into bits over the block's first 384 rows.
+/// Layout: one 512-row region per transfer, then one for the fee recipient, padded to a power of
+/// two with no-op regions. A region is two 256-row blocks, the sender block (the transfer's from)
+/// and the receiver block (to; for a skipped transfer a no-op re-opening of from; in the fee region
+/// both are the fee recipient). One row computes one whole Poseidon2 permutation
+/// (<see cref="Poseidon2RowGadget"/>) in each of two lanes:
+/// <code>
+/// block row 0        lane L: width 12, the old account's leaf
+/// block row 1        lane L: width 12, the new account's leaf
+/// block rows 2..161  level h = row - 2: lane L compresses the old path, lane R the new one, same sibling
+/// block row 161      lane outputs are the old and new roots
+/// sender rows 162..164  lane L: width 12, the batch-commitment sponge absorbs the transfer (3 blocks of 8)
+/// </code>
+/// Rows 165..255 carry only range-check bits. The sponge state is carried from region to region
+/// (column Sp), starts at the header state the verifier computes, and its digest after region n-1
+/// is the public commitment; so the private transfer columns are the committed transfers.
+/// Fee terms (price, cost and whether it fits in 128 bits, debit, tip, fee-cap check) are proven
+/// by <see cref="FeeTermsGadget"/> from those columns and the public base fee. Region kinds come
+/// from a countdown from n: Rem = n at row 0, minus one per transfer region; IsTx = [Rem != 0].
 /// </summary>
 public sealed class TransferAir : IAir
 {
-    public const string AirName = "transfer-batch-v1";
+    public const string AirName = "transfer-batch-v2";
 
     /// <summary>
-    /// Transfers per proof: 15 transfers and the fee region fill 16 regions = 2^18 rows x 135 columns,
-    /// whose 8x extension takes about 2.3 GB (the CPU prover keeps it in memory). The AIR itself would
-    /// allow 62 (one asserted row per region, the engine allows 64).
+    /// Transfers per proof: 511 transfers and the fee region fill 512 regions = 2^18 rows, whose 8x
+    /// extension (about 370 columns) takes about 6 GB in the CPU prover. 255 fit in 2^17 rows.
     /// </summary>
-    public const int MaxTransfers = 15;
+    public const int MaxTransfers = 511;
 
-    public const int CycleRows = Poseidon2Gadget.CycleRows;
-    public const int BlockCycles = 256;
-    public const int BlockRows = BlockCycles * CycleRows;
+    public const int BlockRows = 256;
     public const int RegionRows = 2 * BlockRows;
     public const int Depth = MerklePathAir.Depth;
 
-    // ---- columns: the account-update part (as in MerklePathAir with two lanes and leaf hashing)
-    internal const int B0 = 0;
-    internal const int Bit = 4;
-    internal const int Acc = 5;
-    internal static int S0(int lane) => 6 + lane * 12;
-    internal static int N0(int lane) => S0(lane) + 8;
-    internal static int Q0(int lane) => 30 + lane * 17;
-    internal static int A0(int lane) => Q0(lane) + 12;
+    internal const int LeafOldRow = 0;
+    internal const int LeafNewRow = 1;
+    internal const int FirstLevelRow = 2;
+    internal const int RootRowInBlock = FirstLevelRow + Depth - 1;
+    internal const int SpongeRow = RootRowInBlock + 1;
+    internal const int SpongeRows = 3;
 
-    // ---- block-constant columns
-    internal const int OldRoot = 64;
-    internal const int NewRoot = 68;
-    internal const int BalanceCarry = 72; // carries into limbs 1..3, in {-1, 0, 1}
-    internal const int RangeBit = 75;
-    internal const int RangeAcc = 76;
+    internal static readonly Poseidon2RowGadget Wide = new(12);
+    internal static readonly Poseidon2RowGadget Narrow = new(8);
 
-    // ---- region-constant public terms (asserted at the region's first row)
-    internal const int From = 77;
-    internal const int To = 82;
-    internal const int Value = 87;
-    internal const int TxNonce = 91;
-    internal const int Cost = 92;
-    internal const int CostMinus1 = 96;
-    internal const int CostFits = 100;
-    internal const int CostZero = 101;
-    internal const int FeeCapOk = 102;
-    internal const int Debit = 103;
-    internal const int Tip = 107;
-    internal const int IsFee = 111;
-    internal const int FirstPublicColumn = From;
-    internal const int PublicColumns = IsFee + 1 - From;
+    // ---- columns
+    internal const int LaneL = 0;
+    internal static readonly int LaneR = Wide.Columns;
+    internal static readonly int Sib = LaneR + Narrow.Columns;
+    internal static readonly int Bit = Sib + 4;
+    internal static readonly int Acc = Bit + 1;
+    internal static readonly int Hold = Acc + 1;
 
-    // ---- region-constant private columns
-    internal const int Eq = 112;
-    internal const int Inv = 113;
-    internal const int Suf = 114;
-    internal const int Applied = 115;
-    internal const int Tips = 116;
-    internal const int TipsAfter = 120;
-    internal const int TipsCarry = 124;
-    internal const int Margin = 127;
-    internal const int MarginBorrow = 131;
+    // block-constant
+    internal static readonly int OldAcc = Hold + 4;
+    internal static readonly int NewAcc = OldAcc + 5;
+    internal static readonly int OldRoot = NewAcc + 5;
+    internal static readonly int NewRoot = OldRoot + 4;
+    internal static readonly int BalanceCarry = NewRoot + 4; // carries into limbs 1..3, in {-1, 0, 1}
 
-    /// <summary>1 in a region's sender block, 0 in its receiver block (alternates at every block end).</summary>
-    internal const int Side = 134;
-    public const int Width = 135;
+    // carried from sponge update to sponge update
+    internal static readonly int Sp = BalanceCarry + 3;
 
-    // ---- periodic columns
-    private const int Gadget8Base = 0;
-    private const int First = Poseidon2Gadget.SelectorColumns + 8;
-    private const int Hold = First + 1;
-    private const int LimbFirst = First + 2;
-    private const int StepSelect = First + 3;
-    private const int StepWeight = First + 4;
-    private const int Gadget12Base = StepWeight + 1;
-    private const int LeafEnd = Gadget12Base + Poseidon2Gadget.SelectorColumns + 12;
-    private const int BlockEnd = LeafEnd + 1;
-    private const int RootRow = BlockEnd + 1;
-    private const int AddrSel = RootRow + 1;
-    private const int RangeFirst = AddrSel + 5;
-    private const int RangeStep = RangeFirst + 1;
-    private const int RangeWeight = RangeFirst + 2;
-    private const int RangeTarget = RangeFirst + 3;
-    internal const int RangeLimbs = 12;
+    // region-constant: the transfer (private, bound by the sponge)
+    internal static readonly int From = Sp + 12;
+    internal static readonly int To = From + 5;
+    internal static readonly int Value = To + 5;
+    internal static readonly int TxNonce = Value + 4;
+    internal static readonly int MaxFee = TxNonce + 1;
+    internal static readonly int Prio = MaxFee + 4;
 
-    /// <summary>Range checks repeat with this period (harmless: their targets are block-constant) to keep the periodic columns small.</summary>
-    internal const int RangePeriod = 1024;
+    // region-constant: kind
+    internal static readonly int Rem = Prio + 4;
+    internal static readonly int RemInv = Rem + 1;
+    internal static readonly int IsTx = RemInv + 1;
+    internal static readonly int IsFee = IsTx + 1;
 
-    /// <summary>Row (within a block) where both lanes hold the root: level 159's output.</summary>
-    internal const int RootRowInBlock = CycleRows + (Depth - 1) * CycleRows + CycleRows - 2;
+    // region-constant: rules
+    internal static readonly int Eq = IsFee + 1;
+    internal static readonly int Inv = Eq + 1;
+    internal static readonly int Suf = Inv + 1;
+    internal static readonly int Applied = Suf + 1;
+    internal static readonly int Tips = Applied + 1;
+    internal static readonly int TipsAfter = Tips + 4;
+    internal static readonly int TipsCarry = TipsAfter + 4;
+    internal static readonly int Margin = TipsCarry + 3;
+    internal static readonly int MarginBorrow = Margin + 4;
+    internal static readonly int Fee = MarginBorrow + 3;
 
-    private static readonly Poseidon2Gadget Gadget8 = new(Gadget8Base, copyAtRow31: false);
-    private static readonly Poseidon2Gadget Gadget12 = new(Gadget12Base, copyAtRow31: false, width: 12);
+    internal static readonly int RegionFirst = From;
+
+    // ---- periodic columns (period: one region)
+    private const int PW12 = 0;
+    private const int PW8 = 1;
+    private const int PRow0 = 2;
+    private const int PRow1 = 3;
+    private const int PRow2 = 4;
+    private const int PLevelT = 5;
+    private const int PRoot = 6;
+    private const int PSpA = 7;
+    private const int PSpB = 8;
+    private const int PSpEnd = 9;
+    private const int PBlockEnd = 10;
+    private const int PRegionEnd = 11;
+    private const int PSide = 12;
+    private const int PLimbFirst = 13;
+    private const int PStep = 14;
+    private const int PWeight = 15;
+    private const int PAddrSel = 16; // five
+    private const int PRange = PAddrSel + 5;
+
+    internal const int RangeLanes = 3;
 
     public TransferAir(IReadOnlyList<ulong> publicInputs)
     {
         Statement = new TransferStatement(publicInputs);
         Regions = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(Statement.Count + 1));
-        PublicInputs = Statement.Elements;
+        PublicInputs = Statement.Values;
+        var baseFee = Enumerable.Range(0, 4).Select(i => Expr.PublicInput(TransferStatement.BaseFeeIndex + i)).ToArray();
+        var burn = Statement.BurnLimbs().Select(Expr.Const).ToArray();
+        FeeTerms = new FeeTermsGadget(Fee, Value, MaxFee, Prio, baseFee, burn);
+        Width = Fee + FeeTerms.Columns + 2 * RangeLanes;
+        Range = new RangeCheckLanes(Fee + FeeTerms.Columns, RangeLanes, RegionRows, PRange, RangeItems(FeeTerms));
+
         var assertions = new List<Assertion>();
+        var header = Statement.HeaderSpongeState();
+        for (var i = 0; i < 12; i++)
+        {
+            assertions.Add(new Assertion(Sp + i, 0, header[i]));
+        }
         for (var i = 0; i < 4; i++)
         {
             assertions.Add(new Assertion(OldRoot + i, 0, Statement.PreRoot[i]));
             assertions.Add(new Assertion(Tips + i, 0, 0));
-            if (i == 0)
-            {
-                assertions.Add(new Assertion(Side, 0, 1));
-            }
             assertions.Add(new Assertion(NewRoot + i, (Statement.Count + 1) * RegionRows - 1, Statement.PostRoot[i]));
-        }
-        for (var t = 0; t <= Statement.Count; t++)
-        {
-            var values = RegionPublicValues(Statement, t);
-            for (var i = 0; i < PublicColumns; i++)
+            if (Statement.Count > 0)
             {
-                assertions.Add(new Assertion(FirstPublicColumn + i, t * RegionRows, values[i]));
+                assertions.Add(new Assertion(Sp + i, SpongeDigestRow(Statement.Count - 1), Statement.Commitment[i]));
             }
+        }
+        assertions.Add(new Assertion(Rem, 0, (ulong)Statement.Count));
+        assertions.Add(new Assertion(IsFee, 0, Statement.Count == 0 ? 1UL : 0));
+        if (Statement.Count == 0 && !header.AsSpan(0, 4).SequenceEqual(Statement.Commitment))
+        {
+            // An empty batch's commitment is the header's digest; nothing in the trace binds it.
+            throw new AirDefinitionException("the batch commitment does not match the empty batch's header");
         }
         Assertions = assertions;
         PeriodicColumns = BuildPeriodicColumns();
@@ -147,8 +160,14 @@ public sealed class TransferAir : IAir
 
     public TransferStatement Statement { get; }
 
+    internal FeeTermsGadget FeeTerms { get; }
+
+    internal RangeCheckLanes Range { get; }
+
     /// <summary>Transfer regions, the fee region and no-op padding: a power of two.</summary>
     public int Regions { get; }
+
+    public int Width { get; }
 
     public string Name => AirName;
     public int TraceWidth => Width;
@@ -158,185 +177,218 @@ public sealed class TransferAir : IAir
     public IReadOnlyList<Assertion> Assertions { get; }
     public IReadOnlyList<ulong[]> PeriodicColumns { get; }
 
+    /// <summary>The row where Sp holds the sponge state after region <paramref name="region"/>'s transfer.</summary>
+    internal static int SpongeDigestRow(int region) => region * RegionRows + SpongeRow + SpongeRows;
+
     /// <summary>
-    /// The values of the public region columns (From..IsFee) for region <paramref name="t"/>:
-    /// a transfer for t &lt; n, the fee-recipient credit for t == n, a no-op beyond.
+    /// What to range-check: each block's new balance (its new account is block-constant) inside its
+    /// block; the region-constant margin, tips after, and the fee terms' limbs anywhere in the region.
     /// </summary>
-    internal static ulong[] RegionPublicValues(TransferStatement s, int t)
+    private static List<RangeCheckLanes.Item> RangeItems(FeeTermsGadget fee)
     {
-        var v = new ulong[PublicColumns];
-        Span<ulong> span = v;
-        if (t < s.Count)
+        var items = new List<RangeCheckLanes.Item>();
+        for (var block = 0; block < 2; block++)
         {
-            var tx = s.Transfer(t);
-            tx[..10].CopyTo(span[(From - From)..]);
-            var terms = s.Terms(t);
-            tx.Slice(10, 4).CopyTo(span[(Value - From)..]);
-            v[TxNonce - From] = terms.Nonce;
-            TransferStatement.WriteAmount(terms.Cost, span[(Cost - From)..]);
-            TransferStatement.WriteAmount(!terms.CostFits ? UInt128.MaxValue : terms.Cost == 0 ? 0 : terms.Cost - 1, span[(CostMinus1 - From)..]);
-            v[CostFits - From] = terms.CostFits ? 1UL : 0;
-            v[CostZero - From] = terms.CostFits && terms.Cost == 0 ? 1UL : 0;
-            v[FeeCapOk - From] = terms.FeeCapOk ? 1UL : 0;
-            TransferStatement.WriteAmount(terms.Debit, span[(Debit - From)..]);
-            TransferStatement.WriteAmount(terms.Tip, span[(Tip - From)..]);
-            return v;
+            for (var i = 0; i < 4; i++)
+            {
+                items.Add(new(NewAcc + i, 32, block * BlockRows, (block + 1) * BlockRows));
+            }
         }
-        // The fee region (and padding): the fee recipient opened twice, nothing applied (cost 0, so
-        // the balance comparison is trivially "sufficient"); the fee region credits the tips.
-        s.FeeRecipient.CopyTo(span[(From - From)..]);
-        s.FeeRecipient.CopyTo(span[(To - From)..]);
-        v[CostFits - From] = 1;
-        v[CostZero - From] = 1;
-        v[IsFee - From] = t == s.Count ? 1UL : 0;
-        return v;
+        for (var i = 0; i < 4; i++)
+        {
+            items.Add(new(Margin + i, 32, 0, RegionRows));
+            items.Add(new(TipsAfter + i, 32, 0, RegionRows));
+        }
+        foreach (var (column, bits) in fee.RangeChecks)
+        {
+            items.Add(new(column, bits, 0, RegionRows));
+        }
+        return items;
     }
 
     private ulong[][] BuildPeriodicColumns()
     {
-        var columns = new List<ulong[]>(Gadget8.PeriodicColumns());
-        var first = new ulong[CycleRows];
-        var hold = new ulong[CycleRows];
-        first[0] = 1;
-        for (var r = 0; r < CycleRows - 1; r++)
+        var p = new ulong[PRange][];
+        for (var k = 0; k < p.Length; k++)
         {
-            hold[r] = 1;
+            p[k] = new ulong[RegionRows];
         }
-        // Address-limb bookkeeping repeats every 32 levels; level h sits in cycle h + 1 of a block.
-        const int limbRows = 32 * CycleRows;
-        var limbFirst = new ulong[limbRows];
-        var stepSelect = new ulong[limbRows];
-        var stepWeight = new ulong[limbRows];
-        limbFirst[CycleRows] = 1;
-        for (var level = 0; level < 31; level++)
+        for (var r = 0; r < RegionRows; r++)
         {
-            var row = ((level + 1) * CycleRows + CycleRows - 1) % limbRows;
-            stepSelect[row] = 1;
-            stepWeight[row] = 1UL << (level + 1);
-        }
-        columns.AddRange([first, hold, limbFirst, stepSelect, stepWeight]);
-        columns.AddRange(Gadget12.PeriodicColumns());
-        var leafEnd = new ulong[BlockRows];
-        leafEnd[CycleRows - 1] = 1;
-        var blockEnd = new ulong[BlockRows];
-        blockEnd[BlockRows - 1] = 1;
-        var rootRow = new ulong[BlockRows];
-        rootRow[RootRowInBlock] = 1;
-        columns.AddRange([leafEnd, blockEnd, rootRow]);
-        for (var k = 0; k < 5; k++)
-        {
-            // Level 32k + 31 (cycle 32k + 32) holds the whole limb k in Acc.
-            var sel = new ulong[BlockRows];
-            sel[(32 * k + 32) * CycleRows] = 1;
-            columns.Add(sel);
-        }
-        var rangeFirst = new ulong[RangePeriod];
-        var rangeStep = new ulong[RangePeriod];
-        var rangeWeight = new ulong[RangePeriod];
-        var targets = new ulong[RangeLimbs][];
-        for (var k = 0; k < RangeLimbs; k++)
-        {
-            rangeFirst[32 * k] = 1;
-            for (var j = 0; j < 31; j++)
+            var b = r % BlockRows;
+            var sender = r < BlockRows;
+            var spongeRow = sender && b >= SpongeRow && b < SpongeRow + SpongeRows;
+            p[PW12][r] = b is LeafOldRow or LeafNewRow || spongeRow ? 1UL : 0;
+            p[PW8][r] = b >= FirstLevelRow && b <= RootRowInBlock ? 1UL : 0;
+            p[PRow0][r] = b == LeafOldRow ? 1UL : 0;
+            p[PRow1][r] = b == LeafNewRow ? 1UL : 0;
+            p[PRow2][r] = b == FirstLevelRow ? 1UL : 0;
+            p[PLevelT][r] = b >= FirstLevelRow && b < RootRowInBlock ? 1UL : 0;
+            p[PRoot][r] = b == RootRowInBlock ? 1UL : 0;
+            p[PSpA][r] = sender && b == SpongeRow ? 1UL : 0;
+            p[PSpB][r] = sender && b == SpongeRow + 1 ? 1UL : 0;
+            p[PSpEnd][r] = sender && b == SpongeRow + 2 ? 1UL : 0;
+            p[PBlockEnd][r] = b == BlockRows - 1 ? 1UL : 0;
+            p[PRegionEnd][r] = r == RegionRows - 1 ? 1UL : 0;
+            p[PSide][r] = sender ? 1UL : 0;
+            if (b >= FirstLevelRow && b <= RootRowInBlock)
             {
-                rangeStep[32 * k + j] = 1;
-                rangeWeight[32 * k + j] = 1UL << (j + 1);
+                // Level h's bit is bit h % 32 of address limb h / 32 (limb 0 least significant).
+                var h = b - FirstLevelRow;
+                var j = h % 32;
+                p[PLimbFirst][r] = j == 0 ? 1UL : 0;
+                if (j < 31)
+                {
+                    p[PStep][r] = 1;
+                    p[PWeight][r] = 1UL << (j + 1);
+                }
+                else
+                {
+                    p[PAddrSel + h / 32][r] = 1;
+                }
             }
-            targets[k] = new ulong[RangePeriod];
-            targets[k][32 * k + 31] = 1;
         }
-        columns.AddRange([rangeFirst, rangeStep, rangeWeight]);
-        columns.AddRange(targets);
-        return [.. columns];
+        return [.. p, .. Range.PeriodicColumns()];
     }
 
-    /// <summary>The column range-checked as limb k: new balance (0..3), margin (4..7), tips after (8..11).</summary>
-    internal static int RangeTargetColumn(int k) => k < 4 ? A0(1) + k : k < 8 ? Margin + k - 4 : TipsAfter + k - 8;
+    private static Expr[] Select(Expr bit, Expr[] node, Expr[] sibling)
+    {
+        // bit 0: the node is the left child.
+        var input = new Expr[8];
+        for (var i = 0; i < 4; i++)
+        {
+            input[i] = node[i] + bit * (sibling[i] - node[i]);
+            input[4 + i] = sibling[i] + bit * (node[i] - sibling[i]);
+        }
+        return input;
+    }
 
-    private static Expr[] BuildConstraints()
+    private Expr[] BuildConstraints()
     {
         var list = new List<Expr>();
         Expr P(int k) => Expr.Periodic(k);
         Expr C(int c) => Expr.Cur(c);
         Expr N(int c) => Expr.Next(c);
+        Expr[] Cs(int c, int count) => [.. Enumerable.Range(c, count).Select(C)];
+        Expr[] Ns(int c, int count) => [.. Enumerable.Range(c, count).Select(N)];
+        Expr[] OutL(int count, bool next = false) => [.. Enumerable.Range(0, count).Select(i => Wide.Output(LaneL, i, next))];
+        Expr[] OutL8(int count) => [.. Enumerable.Range(0, count).Select(i => Narrow.Output(LaneL, i))];
+        Expr[] OutR8(int count) => [.. Enumerable.Range(0, count).Select(i => Narrow.Output(LaneR, i))];
         var two32 = Expr.Const(1UL << 32);
-        var bit = C(Bit);
 
-        // ---- the two account-update lanes (old, new), as MerklePathAir.AccountUpdate
-        for (var lane = 0; lane < 2; lane++)
+        // ---- permutations: lane L width 12 on leaf and sponge rows, both lanes width 8 on level rows
+        list.AddRange(Wide.Constraints(LaneL, P(PW12)));
+        list.AddRange(Narrow.Constraints(LaneL, P(PW8)));
+        list.AddRange(Narrow.Constraints(LaneR, P(PW8)));
+
+        // ---- leaves: H([1, bal 0..3, nonce]) as one width-12 permutation of [1, a.., 0, 0 | 6, 0, 0, 0]
+        for (var row = 0; row < 2; row++)
         {
-            list.AddRange(Gadget8.Constraints([.. Enumerable.Range(S0(lane), 8)]));
-            for (var i = 0; i < 4; i++)
-            {
-                var node = C(N0(lane) + i);
-                var sibling = C(B0 + i);
-                list.Add(P(First) * (C(S0(lane) + i) - node - bit * (sibling - node)));
-                list.Add(P(First) * (C(S0(lane) + 4 + i) - sibling - bit * (node - sibling)));
-                list.Add(P(Hold) * (N(N0(lane) + i) - node));
-                list.Add((1 - P(Hold) - P(LeafEnd)) * (N(N0(lane) + i) - C(S0(lane) + i))
-                    + P(LeafEnd) * (N(N0(lane) + i) - C(Q0(lane) + i)));
-            }
-            list.AddRange(Gadget12.Constraints([.. Enumerable.Range(Q0(lane), 12)]));
-            var preimage = new Expr[12];
-            preimage[0] = 1;
+            var account = row == 0 ? OldAcc : NewAcc;
+            var pre = new Expr[12];
+            pre[0] = 1;
             for (var i = 0; i < 5; i++)
             {
-                preimage[1 + i] = C(A0(lane) + i);
+                pre[1 + i] = C(account + i);
             }
-            preimage[6] = 0;
-            preimage[7] = 0;
-            preimage[8] = 6;
-            preimage[9] = 0;
-            preimage[10] = 0;
-            preimage[11] = 0;
+            pre[6] = 0;
+            pre[7] = 0;
+            pre[8] = 6;
+            pre[9] = 0;
+            pre[10] = 0;
+            pre[11] = 0;
             for (var i = 0; i < 12; i++)
             {
-                list.Add(P(First) * (C(Q0(lane) + i) - preimage[i]));
-            }
-            for (var i = 0; i < 5; i++)
-            {
-                list.Add((1 - P(BlockEnd)) * (N(A0(lane) + i) - C(A0(lane) + i)));
-            }
-            // Level 159's output is the lane's root.
-            for (var i = 0; i < 4; i++)
-            {
-                list.Add(P(RootRow) * (C(S0(lane) + i) - C((lane == 0 ? OldRoot : NewRoot) + i)));
+                list.Add(P(row == 0 ? PRow0 : PRow1) * (C(Poseidon2RowGadget.InputColumn(LaneL, i)) - pre[i]));
             }
         }
-        for (var j = B0; j <= Acc; j++)
+        // The old leaf is held (Hold) from row 0 to level 0 at row 2; the new leaf feeds lane R's level 0 from row 1.
+        var outL4 = OutL(4);
+        for (var i = 0; i < 4; i++)
         {
-            list.Add(P(Hold) * (N(j) - C(j)));
+            list.Add(P(PRow0) * (N(Hold + i) - outL4[i]));
+            list.Add((1 - P(PRow0)) * (N(Hold + i) - C(Hold + i)));
         }
-        list.Add(bit * (bit - 1));
-        list.Add(P(LimbFirst) * (C(Acc) - bit));
-        list.Add(P(StepSelect) * (N(Acc) - C(Acc) - P(StepWeight) * N(Bit)));
+        var bit = C(Bit);
+        var nextBit = N(Bit);
+        var level0L = Select(bit, Cs(Hold, 4), Cs(Sib, 4));
+        var level0R = Select(nextBit, outL4, Ns(Sib, 4));
+        var nextL = Select(nextBit, OutL8(4), Ns(Sib, 4));
+        var nextR = Select(nextBit, OutR8(4), Ns(Sib, 4));
+        for (var i = 0; i < 8; i++)
+        {
+            list.Add(P(PRow2) * (C(Poseidon2RowGadget.InputColumn(LaneL, i)) - level0L[i]));
+            list.Add(P(PRow1) * (N(Poseidon2RowGadget.InputColumn(LaneR, i)) - level0R[i]));
+            list.Add(P(PLevelT) * (N(Poseidon2RowGadget.InputColumn(LaneL, i)) - nextL[i]));
+            list.Add(P(PLevelT) * (N(Poseidon2RowGadget.InputColumn(LaneR, i)) - nextR[i]));
+        }
+        // Level 159's outputs are the roots.
+        var rootL = OutL8(4);
+        var rootR = OutR8(4);
+        for (var i = 0; i < 4; i++)
+        {
+            list.Add(P(PRoot) * (rootL[i] - C(OldRoot + i)));
+            list.Add(P(PRoot) * (rootR[i] - C(NewRoot + i)));
+        }
 
-        // ---- the block's address: from (sender block), to (receiver block of an applied transfer), else from again
-        var isSender = C(Side);
-        var regionEnd = P(BlockEnd) * (1 - isSender);
+        // ---- address bits: boolean, accumulated per 32 levels into the limb the block opens
+        list.Add(bit * (bit - 1));
+        list.Add(P(PLimbFirst) * (C(Acc) - bit));
+        list.Add(P(PStep) * (N(Acc) - C(Acc) - P(PWeight) * nextBit));
+        var side = P(PSide);
         var ap = C(Applied);
         Expr addressCheck = 0;
         for (var k = 0; k < 5; k++)
         {
             var receiverAddress = ap * C(To + k) + (1 - ap) * C(From + k);
-            addressCheck = addressCheck + P(AddrSel + k) * (C(Acc) - isSender * C(From + k) - (1 - isSender) * receiverAddress);
+            addressCheck = addressCheck + P(PAddrSel + k) * (C(Acc) - side * C(From + k) - (1 - side) * receiverAddress);
         }
         list.Add(addressCheck);
 
-        // ---- roots carried from block to block
-        for (var c = OldRoot; c < RangeBit; c++)
+        // ---- block-constant columns; roots chained from block to block
+        for (var c = OldAcc; c < Sp; c++)
         {
-            list.Add((1 - P(BlockEnd)) * (N(c) - C(c)));
+            list.Add((1 - P(PBlockEnd)) * (N(c) - C(c)));
         }
         for (var i = 0; i < 4; i++)
         {
-            list.Add(P(BlockEnd) * (N(OldRoot + i) - C(NewRoot + i)));
+            list.Add(P(PBlockEnd) * (N(OldRoot + i) - C(NewRoot + i)));
         }
 
-        // ---- region-constant columns, tips carried from region to region
-        list.Add((1 - P(BlockEnd)) * (N(Side) - isSender));
-        list.Add(P(BlockEnd) * (N(Side) + isSender - 1));
-        for (var c = From; c < Side; c++)
+        // ---- the commitment sponge: three blocks of the region's transfer, then carried in Sp
+        var tx = new Expr[24];
+        for (var i = 0; i < 23; i++)
+        {
+            tx[i] = C(From + i);
+        }
+        tx[23] = 0;
+        var outL12 = OutL(12);
+        for (var j = 0; j < 12; j++)
+        {
+            var input = C(Poseidon2RowGadget.InputColumn(LaneL, j));
+            list.Add(P(PSpA) * (input - C(Sp + j) - (j < 8 ? tx[j] : 0)));
+            var nextInput = N(Poseidon2RowGadget.InputColumn(LaneL, j));
+            list.Add((P(PSpA) + P(PSpB)) * (nextInput - outL12[j]) - (j < 8 ? P(PSpA) * tx[8 + j] + P(PSpB) * tx[16 + j] : 0));
+            list.Add(P(PSpEnd) * (N(Sp + j) - outL12[j]));
+            list.Add((1 - P(PSpEnd)) * (N(Sp + j) - C(Sp + j)));
+        }
+
+        // ---- region kind: Rem counts down from n; IsTx = [Rem != 0]; IsFee marks the first region after the transfers
+        var isTx = C(IsTx);
+        var isFee = C(IsFee);
+        var regionEnd = P(PRegionEnd);
+        list.Add(isTx * (isTx - 1));
+        list.Add(isFee * (isFee - 1));
+        list.Add((1 - isTx) * C(Rem));
+        list.Add(isTx * (C(Rem) * C(RemInv) - 1));
+        list.Add(regionEnd * (N(Rem) - C(Rem) + isTx));
+        list.Add(regionEnd * (N(IsFee) - isTx * (1 - N(IsTx))));
+        for (var k = 0; k < 5; k++)
+        {
+            // Outside transfer regions the blocks open the fee recipient.
+            list.Add((1 - isTx) * (C(From + k) - Expr.PublicInput(TransferStatement.FeeRecipientIndex + k)));
+        }
+        for (var c = RegionFirst; c < Fee + FeeTerms.Columns; c++)
         {
             list.Add((1 - regionEnd) * (N(c) - C(c)));
         }
@@ -345,26 +397,31 @@ public sealed class TransferAir : IAir
             list.Add(regionEnd * (N(Tips + i) - C(TipsAfter + i)));
         }
 
-        // ---- the rules (sender block reads the sender's old account)
-        var oldNonce = C(A0(0) + 4);
+        // ---- fee terms from the private transfer and the public base fee
+        list.AddRange(FeeTerms.Constraints());
+
+        // ---- the rules (the sender block reads the sender's old account)
+        var oldNonce = C(OldAcc + 4);
         var eq = C(Eq);
         var suf = C(Suf);
+        var costFits = C(FeeTerms.CostFits);
         list.Add(eq * (eq - 1));
-        list.Add(isSender * eq * (oldNonce - C(TxNonce)));
-        list.Add(isSender * (1 - eq) * ((oldNonce - C(TxNonce)) * C(Inv) - 1));
+        list.Add(side * eq * (oldNonce - C(TxNonce)));
+        list.Add(side * (1 - eq) * ((oldNonce - C(TxNonce)) * C(Inv) - 1));
         list.Add(suf * (suf - 1));
-        list.Add(suf * (1 - C(CostFits)));
-        list.Add((1 - suf) * C(CostZero));
-        list.Add(ap - C(FeeCapOk) * eq * suf);
-        // suf: margin = old - cost; else margin = (cost - 1) - old; a 128-bit subtraction, borrows in {0, 1}, margin range-checked.
+        list.Add(suf * (1 - costFits));
+        list.Add(ap - isTx * C(FeeTerms.FeeCapOk) * eq * suf);
+        // suf: margin = old - cost. Not suf: margin = cost - 1 - old when the cost fits (so old < cost),
+        // else margin = (2^128 - 1) - old, always possible. A 128-bit subtraction with borrows; the margin is range-checked.
         for (var i = 0; i < 4; i++)
         {
-            var old = C(A0(0) + i);
-            var a = suf * old + (1 - suf) * C(CostMinus1 + i);
-            var b = suf * C(Cost + i) + (1 - suf) * old;
-            Expr borrowIn = i == 0 ? 0 : C(MarginBorrow + i - 1);
+            var old = C(OldAcc + i);
+            var cap = costFits * C(FeeTerms.Cost + i) + (1 - costFits) * Expr.Const(uint.MaxValue);
+            var a = suf * old + (1 - suf) * cap;
+            var b = suf * C(FeeTerms.Cost + i) + (1 - suf) * old;
+            Expr borrowIn = i == 0 ? (1 - suf) * costFits : C(MarginBorrow + i - 1);
             Expr borrowOut = i == 3 ? 0 : C(MarginBorrow + i);
-            list.Add(isSender * (C(Margin + i) + b + borrowIn - a - two32 * borrowOut));
+            list.Add(side * (C(Margin + i) + b + borrowIn - a - two32 * borrowOut));
         }
         for (var i = 0; i < 3; i++)
         {
@@ -375,35 +432,26 @@ public sealed class TransferAir : IAir
             var c = C(BalanceCarry + i);
             list.Add(c * (c - 1) * (c + 1));
         }
-        // tips after = tips + applied * tip, no overflow past 128 bits.
+        // tips after = tips + applied * tip, no overflow past 128 bits (tips after is range-checked).
         for (var i = 0; i < 4; i++)
         {
             Expr carryIn = i == 0 ? 0 : C(TipsCarry + i - 1);
             Expr carryOut = i == 3 ? 0 : C(TipsCarry + i);
-            list.Add(C(TipsAfter + i) + two32 * carryOut - C(Tips + i) - ap * C(Tip + i) - carryIn);
+            list.Add(C(TipsAfter + i) + two32 * carryOut - C(Tips + i) - ap * C(FeeTerms.Tip + i) - carryIn);
         }
         // new balance + debit = old balance + credit, limb by limb; the new balance is range-checked.
         for (var i = 0; i < 4; i++)
         {
-            var debit = isSender * ap * C(Debit + i);
-            var credit = (1 - isSender) * ((1 - C(IsFee)) * ap * C(Value + i) + C(IsFee) * C(Tips + i));
+            var debit = side * ap * C(FeeTerms.Debit + i);
+            var credit = (1 - side) * ((1 - isFee) * ap * C(Value + i) + isFee * C(Tips + i));
             Expr carryIn = i == 0 ? 0 : C(BalanceCarry + i - 1);
             Expr carryOut = i == 3 ? 0 : C(BalanceCarry + i);
-            list.Add(C(A0(1) + i) + debit + two32 * carryOut - C(A0(0) + i) - credit - carryIn);
+            list.Add(C(NewAcc + i) + debit + two32 * carryOut - C(OldAcc + i) - credit - carryIn);
         }
-        list.Add(C(A0(1) + 4) - C(A0(0) + 4) - isSender * ap);
+        list.Add(C(NewAcc + 4) - C(OldAcc + 4) - side * ap);
 
-        // ---- range checks: twelve 32-bit limbs per block, one bit per row
-        var rb = C(RangeBit);
-        list.Add(rb * (rb - 1));
-        list.Add(P(RangeFirst) * (C(RangeAcc) - rb));
-        list.Add(P(RangeStep) * (N(RangeAcc) - C(RangeAcc) - P(RangeWeight) * N(RangeBit)));
-        Expr rangeCheck = 0;
-        for (var k = 0; k < RangeLimbs; k++)
-        {
-            rangeCheck = rangeCheck + P(RangeTarget + k) * (C(RangeAcc) - C(RangeTargetColumn(k)));
-        }
-        list.Add(rangeCheck);
+        // ---- range checks
+        list.AddRange(Range.Constraints());
         return [.. list];
     }
 }

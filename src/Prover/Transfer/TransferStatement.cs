@@ -1,4 +1,5 @@
 using Keel.Core.Hashing;
+using Keel.Prover.Air;
 using Keel.Rollup.Transactions;
 
 namespace Keel.Prover.Transfer;
@@ -7,119 +8,126 @@ namespace Keel.Prover.Transfer;
 /// The public statement of a transfer-batch proof, as field elements (the AIR's public inputs):
 /// <code>
 /// [chainId lo32, chainId hi32, preRoot 0..3, postRoot 0..3, batchCommitment 0..3, n,
-///  baseFee limbs 0..3, feeRecipient limbs 0..4, transfer_0 (23) ... transfer_{n-1} (23)]
+///  baseFee limbs 0..3, feeRecipient limbs 0..4]
 /// </code>
-/// Each transfer is its batch-commitment encoding (docs/rollup.md, <c>BatchCommitment.Encode</c>):
-/// from limbs 0..4, to limbs 0..4, value limbs 0..3, nonce, maxFee limbs 0..3, maxPriorityFee limbs 0..3.
-/// The constructor recomputes the batch commitment from the transfers and refuses a statement whose
-/// commitment differs, so a verifier that accepts a proof has checked the commitment too.
+/// The transfers are not in it: the proof recomputes the batch commitment (format 2 of
+/// docs/rollup.md section 5) from its private transfer columns. The base fee and fee recipient
+/// are the rollup's parameters for the batch; they are public because the fee rules read them
+/// and because the commitment's header (which holds them) is absorbed by the verifier, not the
+/// proof: <see cref="HeaderSpongeState"/>.
 /// </summary>
 public sealed class TransferStatement
 {
-    public const int HeaderElements = 24;
+    public const int Elements = 24;
     public const int TransferElements = 23;
     public const int AddressLimbs = 5;
     public const int AmountLimbs = 4;
     public const ulong IntrinsicGas = 21_000;
-    public const ulong MaxNonce = uint.MaxValue;
 
-    /// <summary>Batch-commitment sponge tag and header format (docs/rollup.md).</summary>
+    /// <summary>Batch-commitment sponge tag and format (docs/rollup.md section 5).</summary>
     private const ulong BatchDomain = 2;
     private const ulong CommitmentFormat = 2;
+    private const int HeaderAbsorbed = 16;
+    private const int AbsorbedPerTransfer = 24;
 
     public TransferStatement(IReadOnlyList<ulong> elements)
     {
         ArgumentNullException.ThrowIfNull(elements);
-        if (elements.Count < HeaderElements)
+        if (elements.Count != Elements)
         {
-            throw new Air.AirDefinitionException($"a transfer statement has at least {HeaderElements} elements");
+            throw new AirDefinitionException($"a transfer statement has {Elements} elements, not {elements.Count}");
         }
-        Elements = [.. elements];
+        Values = [.. elements];
         var n = elements[14];
-        if (n > (ulong)TransferAir.MaxTransfers || elements.Count != HeaderElements + TransferElements * (int)n)
+        if (n > (ulong)TransferAir.MaxTransfers)
         {
-            throw new Air.AirDefinitionException($"a statement of {n} transfers (at most {TransferAir.MaxTransfers}) has {HeaderElements} + 23 n elements, not {elements.Count}");
+            throw new AirDefinitionException($"a statement of {n} transfers: at most {TransferAir.MaxTransfers} per proof");
         }
         Count = (int)n;
         foreach (var i in Enumerable.Range(0, 2).Concat(Enumerable.Range(15, 9)))
         {
-            CheckLimb(elements[i], $"header element {i}");
-        }
-        BaseFee = Amount(Elements, 15);
-        for (var t = 0; t < Count; t++)
-        {
-            var o = HeaderElements + TransferElements * t;
-            for (var i = 0; i < TransferElements; i++)
+            if (elements[i] > uint.MaxValue)
             {
-                CheckLimb(elements[o + i], $"transfer {t} element {i}");
-            }
-            if (elements[o + 14] >= MaxNonce)
-            {
-                throw new Air.AirDefinitionException($"transfer {t}: nonce at or above {MaxNonce}");
-            }
-            if (Amount(Elements, o + 19) > Amount(Elements, o + 15))
-            {
-                throw new Air.AirDefinitionException($"transfer {t}: maxPriorityFeePerGas above maxFeePerGas");
+                throw new AirDefinitionException($"statement element {i} ({elements[i]}) is not a 32-bit limb");
             }
         }
-        var commitment = new ulong[4];
-        Poseidon2.Hash(CommitmentInput(), commitment);
-        if (!commitment.AsSpan().SequenceEqual(elements.Skip(10).Take(4).ToArray()))
-        {
-            throw new Air.AirDefinitionException("the batch commitment does not match the statement's transfers");
-        }
+        BaseFee = Amount(Values, 15);
     }
 
-    public ulong[] Elements { get; }
+    public ulong[] Values { get; }
 
     public int Count { get; }
 
     public UInt128 BaseFee { get; }
 
-    public ReadOnlySpan<ulong> PreRoot => Elements.AsSpan(2, 4);
+    public ReadOnlySpan<ulong> PreRoot => Values.AsSpan(2, 4);
 
-    public ReadOnlySpan<ulong> PostRoot => Elements.AsSpan(6, 4);
+    public ReadOnlySpan<ulong> PostRoot => Values.AsSpan(6, 4);
 
-    public ReadOnlySpan<ulong> FeeRecipient => Elements.AsSpan(19, AddressLimbs);
+    public ReadOnlySpan<ulong> Commitment => Values.AsSpan(10, 4);
 
-    public ReadOnlySpan<ulong> Transfer(int t) => Elements.AsSpan(HeaderElements + TransferElements * t, TransferElements);
+    public ReadOnlySpan<ulong> FeeRecipient => Values.AsSpan(19, AddressLimbs);
 
-    /// <summary>The batch commitment's sponge input (format 2): [2, header(15), transfers each padded to 24].</summary>
-    public ulong[] CommitmentInput()
+    /// <summary>Index of base-fee limb 0 among the public inputs.</summary>
+    public const int BaseFeeIndex = 15;
+
+    /// <summary>Index of fee-recipient limb 0 among the public inputs.</summary>
+    public const int FeeRecipientIndex = 19;
+
+    /// <summary>
+    /// The commitment sponge's state after its header: state[8] = input length (16 + 24 n), then the
+    /// blocks [2, 2, chainId lo, hi, n, baseFee 0..2] and [baseFee 3, feeRecipient 0..4, 0, 0] absorbed
+    /// and permuted. The proof continues from here with three blocks per transfer.
+    /// </summary>
+    public ulong[] HeaderSpongeState()
     {
-        var input = new List<ulong> { BatchDomain, CommitmentFormat, Elements[0], Elements[1], (ulong)Count };
-        input.AddRange(Elements.Skip(15).Take(9));
-        input.AddRange([0, 0]);
-        for (var t = 0; t < Count; t++)
+        var state = new ulong[Poseidon2.SpongeWidth];
+        state[Poseidon2.SpongeRate] = (ulong)(HeaderAbsorbed + AbsorbedPerTransfer * Count);
+        ulong[] header = [BatchDomain, CommitmentFormat, Values[0], Values[1], (ulong)Count, .. Values.AsSpan(15, 9), 0, 0];
+        for (var block = 0; block < 2; block++)
         {
-            input.AddRange(Transfer(t).ToArray());
-            input.Add(0);
+            for (var i = 0; i < Poseidon2.SpongeRate; i++)
+            {
+                state[i] = Core.Field.Goldilocks.Add(state[i], header[block * Poseidon2.SpongeRate + i]);
+            }
+            Poseidon2.Width12.Permute(state);
         }
-        return [.. input];
+        return state;
     }
 
-    /// <summary>What the rules derive from a transfer and the base fee alone (the parts that do not depend on the sender's account).</summary>
-    public TransferTerms Terms(int t)
+    /// <summary>21000 * baseFee as five 32-bit limbs (it may exceed 128 bits).</summary>
+    public ulong[] BurnLimbs()
     {
-        var tx = Transfer(t);
-        var value = Amount(tx, 10);
-        var maxFee = Amount(tx, 15);
-        var tip = Amount(tx, 19);
-        var capped = TransferRules.TryAdd(BaseFee, tip, out var sum) ? sum : UInt128.MaxValue;
+        var limbs = new ulong[5];
+        ulong carry = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            var t = Values[BaseFeeIndex + i] * IntrinsicGas + carry;
+            limbs[i] = t & uint.MaxValue;
+            carry = t >> 32;
+        }
+        limbs[4] = carry;
+        return limbs;
+    }
+
+    /// <summary>What the rules derive from a transfer and the base fee alone (the parts that do not depend on the sender's account); the trace builder's reference.</summary>
+    public TransferTerms Terms(Rollup.Transactions.Transfer tx)
+    {
+        ArgumentNullException.ThrowIfNull(tx);
+        var value = tx.Value;
+        var maxFee = tx.MaxFeePerGas;
+        var capped = TransferRules.TryAdd(BaseFee, tx.MaxPriorityFeePerGas, out var sum) ? sum : UInt128.MaxValue;
         var price = UInt128.Min(maxFee, capped);
         var feeCapOk = maxFee >= BaseFee;
-        // The same overflow rules as the rollup's executor (TransferRules), on the statement's limbs.
         var costFits = TransferRules.TryMul(maxFee, IntrinsicGas, out var maxGas) && TransferRules.TryAdd(value, maxGas, out _);
         var cost = costFits ? value + maxGas : 0;
-        // Debit and tip only count when the transfer applies, which needs feeCapOk and costFits;
-        // then price <= maxFee and nothing below overflows.
         UInt128 debit = 0, payTip = 0;
         if (feeCapOk && costFits)
         {
             debit = value + price * IntrinsicGas;
             payTip = price * IntrinsicGas - BaseFee * IntrinsicGas;
         }
-        return new TransferTerms(value, tx[14], cost, costFits, feeCapOk, debit, payTip);
+        return new TransferTerms(value, tx.Nonce, cost, costFits, feeCapOk, debit, payTip);
     }
 
     public static UInt128 Amount(ReadOnlySpan<ulong> e, int offset) =>
@@ -130,14 +138,6 @@ public sealed class TransferStatement
         for (var i = 0; i < AmountLimbs; i++)
         {
             destination[i] = (ulong)(value >> (32 * i)) & uint.MaxValue;
-        }
-    }
-
-    private static void CheckLimb(ulong value, string what)
-    {
-        if (value > uint.MaxValue)
-        {
-            throw new Air.AirDefinitionException($"{what} ({value}) is not a 32-bit limb");
         }
     }
 }

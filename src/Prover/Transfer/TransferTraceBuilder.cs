@@ -1,4 +1,5 @@
 using Keel.Core.Field;
+using Keel.Core.Hashing;
 using Keel.Prover.Air;
 using Keel.Rollup.Execution;
 using Keel.Rollup.Hashing;
@@ -28,7 +29,7 @@ public static class TransferTraceBuilder
             throw new TransferWitnessException($"the transfer AIR proves at most {TransferAir.MaxTransfers} transfers per proof, the witness has {witness.Transfers.Count}");
         }
         var p = witness.Parameters;
-        var e = new ulong[TransferStatement.HeaderElements + TransferStatement.TransferElements * witness.Transfers.Count];
+        var e = new ulong[TransferStatement.Elements];
         Span<ulong> s = e;
         FieldEncoding.WriteU64(p.ChainId, s);
         witness.PreStateRoot.CopyTo(s[2..]);
@@ -37,53 +38,47 @@ public static class TransferTraceBuilder
         e[14] = (ulong)witness.Transfers.Count;
         FieldEncoding.WriteAmount(p.BaseFeePerGas, s[15..]);
         FieldEncoding.WriteAddress(p.FeeRecipient, s[19..]);
-        for (var t = 0; t < witness.Transfers.Count; t++)
-        {
-            BatchCommitment.Encode(witness.Transfers[t].Transfer, s[(TransferStatement.HeaderElements + TransferStatement.TransferElements * t)..]);
-        }
         return e;
     }
 
-    /// <summary>The AIR (throws <see cref="AirDefinitionException"/> for a statement it refuses, such as a wrong batch commitment) and the trace.</summary>
+    /// <summary>The AIR (throws <see cref="AirDefinitionException"/> for a statement it refuses) and the trace.</summary>
     public static (TransferAir Air, ulong[][] Trace) Build(BatchWitness witness, RollupHasher? hasher = null)
     {
-        hasher ??= RollupHasher.Shared;
+        _ = hasher;
         var air = new TransferAir(PublicInputs(witness));
         var s = air.Statement;
-        var trace = new ulong[TransferAir.Width][];
+        var trace = new ulong[air.Width][];
         for (var c = 0; c < trace.Length; c++)
         {
             trace[c] = new ulong[air.TraceLength];
         }
-        var state = new BlockState();
+        var carried = new Carried { Sponge = s.HeaderSpongeState() };
         UInt128 tips = 0;
-        var feeRecipient = witness.Parameters.FeeRecipient;
+        var baseFee = witness.Parameters.BaseFeePerGas;
+        var regionWidth = TransferAir.Fee + air.FeeTerms.Columns - TransferAir.RegionFirst;
+        var scratch = new ulong[air.Width][];
+        for (var c = 0; c < scratch.Length; c++)
+        {
+            scratch[c] = new ulong[1];
+        }
         for (var region = 0; region < air.Regions; region++)
         {
             var start = region * TransferAir.RegionRows;
-            var pub = TransferAir.RegionPublicValues(s, region);
             Account senderOld, senderNew, receiverOld, receiverNew;
             MerklePath senderPath, receiverPath;
             bool applied, eq, suf;
             ulong inv = 0;
-            UInt128 cost = 0, costMinus1 = 0;
-            UInt128 tip = 0;
+            TransferTerms terms;
+            ulong[] tx = new ulong[24];
             if (region < s.Count)
             {
                 var w = witness.Transfers[region];
-                var terms = s.Terms(region);
+                BatchCommitment.Encode(w.Transfer, tx);
+                terms = s.Terms(w.Transfer);
                 senderOld = w.Sender.Before;
                 senderPath = w.Sender.Path;
                 applied = w.Status == TransferStatus.Applied;
-                eq = senderOld.Nonce == terms.Nonce;
-                if (!eq)
-                {
-                    inv = Goldilocks.Inverse(Goldilocks.Sub(Canonical(senderOld.Nonce), terms.Nonce));
-                }
-                cost = terms.Cost;
-                costMinus1 = TransferStatement.Amount(pub, TransferAir.CostMinus1 - TransferAir.From);
                 suf = applied || (terms.CostFits && senderOld.Balance >= terms.Cost);
-                tip = terms.Tip;
                 senderNew = applied ? new Account(senderOld.Balance - terms.Debit, senderOld.Nonce + 1) : senderOld;
                 if (applied)
                 {
@@ -97,7 +92,7 @@ public static class TransferTraceBuilder
                 }
                 else
                 {
-                    // A skipped transfer's second block re-opens the (unchanged) sender.
+                    // A skipped transfer's receiver block re-opens the (unchanged) sender.
                     receiverOld = senderNew;
                     receiverPath = senderPath;
                     receiverNew = senderNew;
@@ -106,46 +101,66 @@ public static class TransferTraceBuilder
             else
             {
                 // The fee region credits the declared tips; padding re-opens the fee recipient without change.
+                FieldEncoding.WriteAddress(witness.Parameters.FeeRecipient, tx);
+                FieldEncoding.WriteAddress(witness.Parameters.FeeRecipient, tx.AsSpan(5));
+                terms = new TransferTerms(0, 0, 0, true, baseFee == 0, 0, 0);
                 var opening = witness.FeeRecipient.Opening;
                 applied = false;
-                eq = opening.Before.Nonce == 0;
-                inv = eq ? 0 : Goldilocks.Inverse(Canonical(opening.Before.Nonce));
                 suf = true;
                 senderOld = senderNew = receiverOld = opening.Before;
                 senderPath = receiverPath = opening.Path;
                 receiverNew = region == s.Count ? opening.Before with { Balance = opening.Before.Balance + witness.FeeRecipient.Tips } : opening.Before;
                 if (region > s.Count)
                 {
-                    // Padding after the fee region: the recipient as it stands after being paid.
                     senderOld = senderNew = receiverOld = receiverNew = opening.Before with { Balance = opening.Before.Balance + witness.FeeRecipient.Tips };
-                    senderPath = receiverPath = opening.Path;
                 }
             }
-            var tipsAfter = applied ? tips + tip : tips;
-
-            // Region-constant columns.
-            var fill = new ulong[TransferAir.Width - TransferAir.From];
-            pub.CopyTo(fill, 0);
-            void Put(int column, ulong value) => fill[column - TransferAir.From] = Canonical(value);
-            void PutAmount(int column, UInt128 value)
+            eq = senderOld.Nonce == tx[14];
+            if (!eq)
             {
-                for (var i = 0; i < 4; i++)
+                inv = Goldilocks.Inverse(Goldilocks.Sub(Canonical(senderOld.Nonce), tx[14]));
+            }
+            var tipsAfter = applied ? tips + terms.Tip : tips;
+
+            // Region-constant columns, written once into `reg` and copied down the region.
+            var reg = new ulong[regionWidth];
+            void Put(int column, ulong value) => reg[column - TransferAir.RegionFirst] = Canonical(value);
+            void PutLimbs(int column, ReadOnlySpan<ulong> limbs)
+            {
+                for (var i = 0; i < limbs.Length; i++)
                 {
-                    Put(column + i, (ulong)(value >> (32 * i)) & uint.MaxValue);
+                    Put(column + i, limbs[i]);
                 }
             }
+            PutLimbs(TransferAir.From, tx.AsSpan(0, 23));
+            var remaining = region < s.Count ? (ulong)(s.Count - region) : 0;
+            Put(TransferAir.Rem, remaining);
+            Put(TransferAir.RemInv, remaining == 0 ? 0 : Goldilocks.Inverse(remaining));
+            Put(TransferAir.IsTx, region < s.Count ? 1UL : 0);
+            Put(TransferAir.IsFee, region == s.Count ? 1UL : 0);
             Put(TransferAir.Eq, eq ? 1UL : 0);
             Put(TransferAir.Inv, inv);
             Put(TransferAir.Suf, suf ? 1UL : 0);
             Put(TransferAir.Applied, applied ? 1UL : 0);
-            PutAmount(TransferAir.Tips, tips);
-            PutAmount(TransferAir.TipsAfter, tipsAfter);
-            SetCarries(fill, TransferAir.TipsCarry - TransferAir.From, Limbs(tips), applied ? Limbs(tip) : new ulong[4], Limbs(tipsAfter), new ulong[4]);
+            PutLimbs(TransferAir.Tips, Limbs(tips));
+            PutLimbs(TransferAir.TipsAfter, Limbs(tipsAfter));
+            var tipCarries = Carries(Limbs(tips), applied ? Limbs(terms.Tip) : new ulong[4], Limbs(tipsAfter), new ulong[4]);
+            PutLimbs(TransferAir.TipsCarry, tipCarries);
             var oldLimbs = Limbs(senderOld.Balance);
-            var a = suf ? oldLimbs : Limbs(costMinus1);
-            var b = suf ? Limbs(cost) : oldLimbs;
-            // margin = a - b with borrows.
-            long borrow = 0;
+            ulong[] a, b;
+            long borrow;
+            if (suf)
+            {
+                (a, b, borrow) = (oldLimbs, Limbs(terms.Cost), 0);
+            }
+            else if (terms.CostFits)
+            {
+                (a, b, borrow) = (Limbs(terms.Cost), oldLimbs, 1);
+            }
+            else
+            {
+                (a, b, borrow) = (Limbs(UInt128.MaxValue), oldLimbs, 0);
+            }
             for (var i = 0; i < 4; i++)
             {
                 var diff = (long)a[i] - (long)b[i] - borrow;
@@ -156,32 +171,36 @@ public static class TransferTraceBuilder
                     Put(TransferAir.MarginBorrow + i, (ulong)borrow);
                 }
             }
-            for (var r = 0; r < TransferAir.RegionRows; r++)
+            var txValue = TransferStatement.Amount(tx, 10);
+            var txMaxFee = TransferStatement.Amount(tx, 15);
+            var txPrio = TransferStatement.Amount(tx, 19);
+            air.FeeTerms.Fill(scratch, 0, txValue, txMaxFee, txPrio, baseFee);
+            for (var c = TransferAir.Fee; c < TransferAir.Fee + air.FeeTerms.Columns; c++)
             {
-                for (var c = 0; c < fill.Length; c++)
-                {
-                    trace[TransferAir.From + c][start + r] = fill[c];
-                }
+                reg[c - TransferAir.RegionFirst] = scratch[c][0];
             }
-            var marginLimbs = Enumerable.Range(0, 4).Select(i => fill[TransferAir.Margin - TransferAir.From + i]).ToArray();
-            var tipsLimbs = Limbs(tipsAfter);
+            for (var c = 0; c < regionWidth; c++)
+            {
+                Array.Fill(trace[TransferAir.RegionFirst + c], reg[c], start, TransferAir.RegionRows);
+            }
 
-            var debit = region < s.Count && applied ? Limbs(s.Terms(region).Debit) : new ulong[4];
-            var senderAddress = pub.AsSpan(0, 5).ToArray();
-            var receiverAddress = applied ? pub.AsSpan(5, 5).ToArray() : senderAddress;
-            var credit = region < s.Count ? (applied ? Limbs(s.Terms(region).Value) : new ulong[4]) : region == s.Count ? Limbs(tips) : new ulong[4];
-            FillBlock(trace, start, senderAddress, senderOld, senderNew, senderPath, debit, new ulong[4], marginLimbs, tipsLimbs, true, state, hasher);
-            FillBlock(trace, start + TransferAir.BlockRows, receiverAddress, receiverOld, receiverNew, receiverPath, new ulong[4], credit, marginLimbs, tipsLimbs, false, state, hasher);
+            var debit = applied ? Limbs(terms.Debit) : new ulong[4];
+            var senderAddress = tx.AsSpan(0, 5).ToArray();
+            var receiverAddress = applied ? tx.AsSpan(5, 5).ToArray() : senderAddress;
+            var credit = region < s.Count ? (applied ? Limbs(terms.Value) : new ulong[4]) : region == s.Count ? Limbs(tips) : new ulong[4];
+            FillBlock(trace, start, senderAddress, senderOld, senderNew, senderPath, debit, new ulong[4], carried);
+            FillBlock(trace, start + TransferAir.BlockRows, receiverAddress, receiverOld, receiverNew, receiverPath, new ulong[4], credit, carried);
+            FillSponge(trace, start, tx, carried);
+            air.Range.Fill(trace, start);
             tips = tipsAfter;
         }
         return (air, trace);
     }
 
-    private sealed class BlockState
+    private sealed class Carried
     {
-        public ulong[][] Tail = [new ulong[4], new ulong[4]];
-        public ulong Acc;
-        public ulong[]? Root;
+        public ulong[] Hold = new ulong[4];
+        public required ulong[] Sponge;
     }
 
     private static ulong Canonical(ulong v) => v % Goldilocks.Modulus;
@@ -193,152 +212,117 @@ public static class TransferTraceBuilder
         return l;
     }
 
-    private static ulong[] AccountElements(Account a) => [.. Limbs(a.Balance), Canonical(a.Nonce)];
-
-    /// <summary>Carries of out = x + y - z limb by limb (z subtracted), into fill[offset..offset+2]; a carry out of limb 3 is left for the constraint to catch.</summary>
-    private static void SetCarries(ulong[] fill, int offset, ulong[] x, ulong[] y, ulong[] outLimbs, ulong[] z)
+    /// <summary>Carries of out = x + y - z limb by limb, as field elements (a carry out of limb 3 is left for the constraint to catch).</summary>
+    private static ulong[] Carries(ulong[] x, ulong[] y, ulong[] outLimbs, ulong[] z)
     {
+        var carries = new ulong[3];
         long carry = 0;
         for (var i = 0; i < 3; i++)
         {
             var total = (long)x[i] + (long)y[i] - (long)z[i] + carry - (long)outLimbs[i];
             carry = total >> 32;
-            fill[offset + i] = ToField(carry);
+            carries[i] = ToField(carry);
         }
+        return carries;
     }
 
     private static ulong ToField(long v) => v >= 0 ? (ulong)v % Goldilocks.Modulus : Goldilocks.Neg((ulong)(-v));
 
-    private static void FillBlock(ulong[][] trace, int blockStart, ulong[] address, Account oldAccount, Account newAccount, MerklePath path,
-        ulong[] debit, ulong[] credit, ulong[] margin, ulong[] tipsAfter, bool isSender, BlockState state, RollupHasher hasher)
+    private static ulong[] LeafPreimage(Account account)
     {
-        const int cycleRows = TransferAir.CycleRows;
-        var accounts = new[] { AccountElements(oldAccount), AccountElements(newAccount) };
-        var siblings = path.ToArray();
-        var nodes = new ulong[2][];
-        var roots = new ulong[2][];
-        var acc = state.Acc;
-        var input = new ulong[8];
-        for (var cycle = 0; cycle < TransferAir.BlockCycles; cycle++)
+        var l = Limbs(account.Balance);
+        return [1, l[0], l[1], l[2], l[3], Canonical(account.Nonce), 0, 0, 6, 0, 0, 0];
+    }
+
+    private static void FillBlock(ulong[][] trace, int blockStart, ulong[] address, Account oldAccount, Account newAccount, MerklePath path,
+        ulong[] debit, ulong[] credit, Carried carried)
+    {
+        var wide = TransferAir.Wide;
+        var narrow = TransferAir.Narrow;
+        Span<ulong> output = stackalloc ulong[12];
+        Span<ulong> input = stackalloc ulong[8];
+
+        wide.Fill(trace, blockStart + TransferAir.LeafOldRow, TransferAir.LaneL, LeafPreimage(oldAccount), output);
+        var nodeL = output[..4].ToArray();
+        wide.Fill(trace, blockStart + TransferAir.LeafNewRow, TransferAir.LaneL, LeafPreimage(newAccount), output);
+        var nodeR = output[..4].ToArray();
+
+        // Hold: the previous block's value on row 0, the old leaf from row 1 on.
+        for (var i = 0; i < 4; i++)
         {
-            var start = blockStart + cycle * cycleRows;
-            var level = cycle - 1;
-            ulong b = 0;
-            var sibling = new ulong[4];
-            if (level >= 0)
+            trace[TransferAir.Hold + i][blockStart] = carried.Hold[i];
+            Array.Fill(trace[TransferAir.Hold + i], nodeL[i], blockStart + 1, TransferAir.BlockRows - 1);
+        }
+        carried.Hold = nodeL;
+
+        var siblings = path.ToArray();
+        ulong acc = 0;
+        for (var level = 0; level < TransferAir.Depth; level++)
+        {
+            var row = blockStart + TransferAir.FirstLevelRow + level;
+            var bit = (address[level / 32] >> (level % 32)) & 1;
+            acc = level % 32 == 0 ? bit : acc + (bit << (level % 32));
+            trace[TransferAir.Bit][row] = bit;
+            trace[TransferAir.Acc][row] = acc;
+            var sibling = siblings[level];
+            for (var i = 0; i < 4; i++)
             {
-                if (level < TransferAir.Depth)
-                {
-                    b = (address[level / 32] >> (level % 32)) & 1;
-                    siblings[level].CopyTo(sibling);
-                }
-                acc = level % 32 == 0 ? b : acc + (b << (level % 32));
-            }
-            for (var r = 0; r < cycleRows; r++)
-            {
-                for (var i = 0; i < 4; i++)
-                {
-                    trace[TransferAir.B0 + i][start + r] = sibling[i];
-                }
-                trace[TransferAir.Bit][start + r] = b;
-                trace[TransferAir.Acc][start + r] = acc;
+                trace[TransferAir.Sib + i][row] = sibling[i];
             }
             for (var lane = 0; lane < 2; lane++)
             {
-                var node = level < 0 ? state.Tail[lane] : nodes[lane];
+                var node = lane == 0 ? nodeL : nodeR;
                 for (var i = 0; i < 4; i++)
                 {
-                    input[i] = b == 0 ? node[i] : sibling[i];
-                    input[4 + i] = b == 0 ? sibling[i] : node[i];
+                    input[i] = bit == 0 ? node[i] : sibling[i];
+                    input[4 + i] = bit == 0 ? sibling[i] : node[i];
                 }
-                var s0 = TransferAir.S0(lane);
-                Poseidon2Gadget.FillPermutation(trace, [.. Enumerable.Range(s0, 8)], start, input);
-                for (var r = 0; r < cycleRows; r++)
-                {
-                    for (var i = 0; i < 4; i++)
-                    {
-                        trace[TransferAir.N0(lane) + i][start + r] = node[i];
-                    }
-                }
-                for (var c = 0; c < 8; c++)
-                {
-                    trace[s0 + c][start + cycleRows - 1] = trace[s0 + c][start + cycleRows - 2];
-                }
-                var q0 = TransferAir.Q0(lane);
-                ulong[] sponge = [1, .. accounts[lane], 0, 0, 6, 0, 0, 0];
-                Poseidon2Gadget.FillPermutation(trace, [.. Enumerable.Range(q0, 12)], start, sponge);
-                for (var c = 0; c < 12; c++)
-                {
-                    trace[q0 + c][start + cycleRows - 1] = trace[q0 + c][start + cycleRows - 2];
-                }
-                for (var r = 0; r < cycleRows; r++)
-                {
-                    for (var i = 0; i < 5; i++)
-                    {
-                        trace[TransferAir.A0(lane) + i][start + r] = accounts[lane][i];
-                    }
-                }
-                var output = new ulong[4];
-                for (var i = 0; i < 4; i++)
-                {
-                    output[i] = level < 0 ? trace[q0 + i][start + cycleRows - 2] : trace[s0 + i][start + cycleRows - 2];
-                }
-                nodes[lane] = output;
-                if (level == TransferAir.Depth - 1)
-                {
-                    roots[lane] = output;
-                }
+                narrow.Fill(trace, row, lane == 0 ? TransferAir.LaneL : TransferAir.LaneR, input, output);
+                output[..4].CopyTo(node);
             }
         }
-        for (var lane = 0; lane < 2; lane++)
-        {
-            // The last padding cycle's output feeds the next block's leaf-cycle node (row 31 -> row 0).
-            state.Tail[lane] = trace.Skip(TransferAir.S0(lane)).Take(4).Select(col => col[blockStart + TransferAir.BlockRows - 1]).ToArray();
-        }
-        state.Acc = acc;
-        _ = hasher;
 
-        // Block-constant columns: roots and balance carries.
-        var oldLimbs = accounts[0];
-        var newLimbs = accounts[1];
-        var carries = new ulong[3];
-        long carry = 0;
-        for (var i = 0; i < 3; i++)
+        // Block-constant columns: accounts, roots, balance carries.
+        var oldElements = (ulong[])[.. Limbs(oldAccount.Balance), Canonical(oldAccount.Nonce)];
+        var newElements = (ulong[])[.. Limbs(newAccount.Balance), Canonical(newAccount.Nonce)];
+        var balanceCarries = Carries(oldElements[..4], credit, newElements[..4], debit);
+        void Block(int column, ulong value) => Array.Fill(trace[column], value, blockStart, TransferAir.BlockRows);
+        for (var i = 0; i < 5; i++)
         {
-            var total = (long)oldLimbs[i] + (long)credit[i] + carry - (long)newLimbs[i] - (long)debit[i];
-            carry = total >> 32;
-            carries[i] = ToField(carry);
+            Block(TransferAir.OldAcc + i, oldElements[i]);
+            Block(TransferAir.NewAcc + i, newElements[i]);
         }
-        var rangeTargets = new ulong[TransferAir.RangeLimbs];
         for (var i = 0; i < 4; i++)
         {
-            rangeTargets[i] = newLimbs[i];
-            rangeTargets[4 + i] = margin[i];
-            rangeTargets[8 + i] = tipsAfter[i];
+            Block(TransferAir.OldRoot + i, nodeL[i]);
+            Block(TransferAir.NewRoot + i, nodeR[i]);
         }
-        for (var r = 0; r < TransferAir.BlockRows; r++)
+        for (var i = 0; i < 3; i++)
         {
-            var row = blockStart + r;
-            for (var i = 0; i < 4; i++)
-            {
-                trace[TransferAir.OldRoot + i][row] = roots[0][i];
-                trace[TransferAir.NewRoot + i][row] = roots[1][i];
-            }
-            for (var i = 0; i < 3; i++)
-            {
-                trace[TransferAir.BalanceCarry + i][row] = carries[i];
-            }
-            trace[TransferAir.Side][row] = isSender ? 1UL : 0;
-            var windowRow = r % TransferAir.RangePeriod;
-            if (windowRow < 32 * TransferAir.RangeLimbs)
-            {
-                var k = windowRow / 32;
-                var j = windowRow % 32;
-                var limb = rangeTargets[k];
-                trace[TransferAir.RangeBit][row] = (limb >> j) & 1;
-                trace[TransferAir.RangeAcc][row] = limb & (j == 31 ? 0xFFFF_FFFFUL : (1UL << (j + 1)) - 1);
-            }
+            Block(TransferAir.BalanceCarry + i, balanceCarries[i]);
         }
-        state.Root = roots[1];
+    }
+
+    /// <summary>The sender block's sponge rows: three blocks of the region's transfer absorbed into the carried state.</summary>
+    private static void FillSponge(ulong[][] trace, int regionStart, ulong[] tx, Carried carried)
+    {
+        var state = (ulong[])carried.Sponge.Clone();
+        Span<ulong> output = stackalloc ulong[12];
+        for (var k = 0; k < TransferAir.SpongeRows; k++)
+        {
+            for (var i = 0; i < Poseidon2.SpongeRate; i++)
+            {
+                state[i] = Goldilocks.Add(state[i], tx[8 * k + i]);
+            }
+            TransferAir.Wide.Fill(trace, regionStart + TransferAir.SpongeRow + k, TransferAir.LaneL, state, output);
+            output.CopyTo(state);
+        }
+        var digestRow = TransferAir.SpongeRow + TransferAir.SpongeRows;
+        for (var j = 0; j < 12; j++)
+        {
+            Array.Fill(trace[TransferAir.Sp + j], carried.Sponge[j], regionStart, digestRow);
+            Array.Fill(trace[TransferAir.Sp + j], state[j], regionStart + digestRow, TransferAir.RegionRows - digestRow);
+        }
+        carried.Sponge = state;
     }
 }

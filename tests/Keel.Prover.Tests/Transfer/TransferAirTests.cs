@@ -190,15 +190,49 @@ public class TransferAirTests
     }
 
     [Fact]
-    public void Wrong_batch_commitment_is_refused_by_the_statement()
+    public void Wrong_batch_commitment_or_a_changed_transfer_breaks_the_trace()
     {
-        var (state, p, txs) = Batch(1, 27);
-        var witness = Execute(state, p, txs);
+        var (state, p, txs) = Batch(2, 27);
+        var witness = Execute(state.Clone(), p, txs);
         var wrong = witness with { BatchCommitment = witness.PreStateRoot };
-        Assert.Throws<AirDefinitionException>(() => TransferTraceBuilder.Build(wrong));
+        var (air, trace) = TransferTraceBuilder.Build(wrong);
+        Assert.Throws<TraceException>(() => StarkProver.CheckTrace(new AirContext(air, new ProofOptions()), trace));
+
+        // The executor ran a different transfer than the one committed: same commitment, other value.
+        var changed = Execute(state.Clone(), p, [txs[0] with { Value = txs[0].Value + 1 }, txs[1]]);
+        Assert.Null(WitnessChecker.TryCheck(RollupHasher.Shared, changed));
+        var mismatched = changed with { BatchCommitment = witness.BatchCommitment };
+        (air, trace) = TransferTraceBuilder.Build(mismatched);
+        Assert.Throws<TraceException>(() => StarkProver.CheckTrace(new AirContext(air, new ProofOptions()), trace));
+    }
+
+    [Fact]
+    public void Empty_batch_proves_the_fee_recipient_untouched_and_checks_its_commitment()
+    {
+        var (state, p, _) = Batch(1, 28);
+        var witness = new BatchExecutor(state).Execute(p, []).Witness;
+        Assert.Equal(witness.PreStateRoot, witness.PostStateRoot);
+        AssertTraceHolds(witness);
         var publics = TransferTraceBuilder.PublicInputs(witness);
-        publics[TransferStatement.HeaderElements + 10] ^= 1; // the first transfer's value
+        publics[10] ^= 1;
         Assert.Throws<AirDefinitionException>(() => new TransferAir(publics));
+    }
+
+    [Fact]
+    public void Fee_rules_are_proven_from_the_private_transfers()
+    {
+        // Fee cap below the base fee (skipped), a priority fee above the cap (price = max fee), a zero
+        // priority fee, and a value that makes the cost exceed 128 bits (skipped): every fee term in the AIR.
+        var (state, p, txs) = Batch(4, 29);
+        var cheap = txs[0] with { MaxFeePerGas = p.BaseFeePerGas - 1, MaxPriorityFeePerGas = 0 };
+        var capped = txs[1] with { MaxPriorityFeePerGas = txs[1].MaxFeePerGas };
+        var noTip = txs[2] with { MaxPriorityFeePerGas = 0 };
+        var huge = txs[3] with { Value = UInt128.MaxValue };
+        var witness = new BatchExecutor(state).Execute(p, [cheap, capped, noTip, huge]).Witness;
+        Assert.Null(WitnessChecker.TryCheck(RollupHasher.Shared, witness));
+        Assert.NotEqual(TransferStatus.Applied, witness.Transfers[0].Status);
+        Assert.NotEqual(TransferStatus.Applied, witness.Transfers[3].Status);
+        AssertTraceHolds(witness);
     }
 
     [Fact]
@@ -213,10 +247,10 @@ public class TransferAirTests
         var publics = (ulong[])read.PublicInputs.Clone();
         publics[6] ^= 1;
         Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(new TransferAir(publics), read.Proof, read.Prover));
-        // A changed commitment does not even define a statement.
+        // A changed commitment is rejected: the proof recomputes it from its private transfers.
         var badCommitment = (ulong[])read.PublicInputs.Clone();
         badCommitment[10] ^= 1;
-        Assert.Throws<ProofFormatException>(() => AirCatalog.Create(read.AirName, read.TraceLength, badCommitment));
+        Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(AirCatalog.Create(read.AirName, read.TraceLength, badCommitment), read.Proof, read.Prover));
         // Another prover address is rejected.
         Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(air, read.Proof, Address.Parse("0x3333333333333333333333333333333333333334")));
     }
@@ -235,6 +269,7 @@ public class TransferAirTests
             "skip" => Execute(state, p, [tx], new Forgery(ForceSkipped: force)),
             "creation" => Execute(state, p, [tx with { To = other }], new Forgery(ReceiverBefore: new Dictionary<int, Account> { [0] = Account.Empty })),
             "second-account" => Execute(state, p, [tx with { To = other }], new Forgery(CreditAddress: new Dictionary<int, Address> { [0] = Address.Parse("0x00000000000000000000000000000000000b0b00") })),
+            "commitment" => Execute(state, p, [tx with { Value = tx.Value + 1 }]) with { BatchCommitment = Execute(state.Clone(), p, [tx]).BatchCommitment },
             _ => throw new ArgumentException(rule),
         };
     }
@@ -245,11 +280,13 @@ public class TransferAirTests
     [InlineData("skip")]
     [InlineData("creation")]
     [InlineData("second-account")]
+    [InlineData("commitment")]
     public void Proof_forced_past_the_prover_checks_is_rejected_by_the_verifier(string rule)
     {
         var forged = Cheat(rule);
         Assert.NotNull(WitnessChecker.TryCheck(RollupHasher.Shared, forged));
         var (air, trace) = TransferTraceBuilder.Build(forged);
+        Assert.Throws<TraceException>(() => StarkProver.CheckTrace(new AirContext(air, new ProofOptions()), trace));
         var proof = new StarkProver { ForgeForTests = true }.Prove(air, trace, Prover).ToBytes();
         Assert.Throws<ProofRejectedException>(() => StarkVerifier.Verify(air, proof, Prover));
     }
@@ -271,6 +308,6 @@ public class TransferAirTests
         var witness = new BatchExecutor(state).Execute(p, txs).Witness;
         Assert.Throws<TransferWitnessException>(() => TransferTraceBuilder.Build(witness));
         Assert.Throws<AirDefinitionException>(() => new TransferAir(new ulong[5]));
-        Assert.Throws<ProofFormatException>(() => AirCatalog.Create(TransferAir.AirName, 1 << 15, new ulong[TransferStatement.HeaderElements + 1]));
+        Assert.Throws<ProofFormatException>(() => AirCatalog.Create(TransferAir.AirName, 1 << 15, new ulong[TransferStatement.Elements + 1]));
     }
 }
