@@ -12,11 +12,13 @@ namespace Keel.Prover.Air;
 /// Committed per row (9 * Width + 22 columns): the input state; the state after each of the four
 /// initial full rounds; the S-box output of each of the 22 partial rounds; the state after each of
 /// the four final full rounds (the last of which is the output). A full round's constraint is
-/// post_i = M_E((pre + rc)^7)_i with pre the previous committed state (round 0: M_E(input)), so
-/// M_E is applied in its structured form (additions only) to S-box values shared by all lanes. A
-/// partial round's S-box input is linear in the committed columns since the last full round; it
-/// is precomputed as one coefficient vector per round and emitted as one flat sum, so that every
-/// constraint is a small expression (no trees that grow with the round count) of degree 7.
+/// post_i = M_E((pre + rc)^7)_i with pre the previous committed state (round 0: M_E(input)); a
+/// partial round's is z = (s_0 + c)^7 with s the state since the last committed one, carried
+/// through the internal layers as expressions. The linear layers are built in their structured
+/// form (M_E with additions only, M_I as one sum plus D_i * x_i) on expressions shared by every
+/// lane, so the compiled program stays near 3 * Width instructions per partial round: these
+/// constraints are DAGs, not trees (<see cref="ConstraintProgram"/> and Expr.Degree memoize by
+/// node; a walker that does not would take exponential time). Every constraint has degree 7.
 /// </para>
 /// <para>
 /// Layout, as offsets from the first column: the input at [0, Width), the output at
@@ -46,15 +48,6 @@ public sealed class Poseidon2RowGadget
 
     /// <summary>Offset of partial round r's S-box output.</summary>
     private readonly int[] _partialOffset;
-
-    /// <summary>
-    /// Partial round r's S-box input (without its round constant) as coefficients over the basis
-    /// [state after round 3 (Width lanes) | partial S-box outputs 0..21].
-    /// </summary>
-    private readonly ulong[][] _partialInput;
-
-    /// <summary>The state after the partial rounds, lane i, over the same basis.</summary>
-    private readonly ulong[][] _afterPartial;
 
     public Poseidon2RowGadget(int width)
     {
@@ -95,40 +88,6 @@ public sealed class Poseidon2RowGadget
                 _fullOffset[f * width + i] = f == FullRounds - 1 ? OutputOffset + i : free.Dequeue();
             }
         }
-
-        // Run the partial rounds symbolically: each lane is a coefficient vector over the basis.
-        var basis = width + Partials;
-        var lanes = new ulong[width][];
-        for (var i = 0; i < width; i++)
-        {
-            lanes[i] = new ulong[basis];
-            lanes[i][i] = 1;
-        }
-        _partialInput = new ulong[Partials][];
-        var diagonal = _permutation.InternalDiagonal;
-        var sum = new ulong[basis];
-        for (var r = 0; r < Partials; r++)
-        {
-            _partialInput[r] = (ulong[])lanes[0].Clone();
-            Array.Clear(lanes[0]);
-            lanes[0][width + r] = 1;
-            Array.Clear(sum);
-            foreach (var lane in lanes)
-            {
-                for (var k = 0; k < basis; k++)
-                {
-                    sum[k] = Goldilocks.Add(sum[k], lane[k]);
-                }
-            }
-            for (var i = 0; i < width; i++)
-            {
-                for (var k = 0; k < basis; k++)
-                {
-                    lanes[i][k] = Goldilocks.Add(Goldilocks.Mul(diagonal[i], lanes[i][k]), sum[k]);
-                }
-            }
-        }
-        _afterPartial = lanes;
     }
 
     public int Width { get; }
@@ -182,19 +141,14 @@ public sealed class Poseidon2RowGadget
         {
             if (f == HalfFull)
             {
-                var basis = new Expr[w + Partials];
-                for (var i = 0; i < w; i++)
-                {
-                    basis[i] = Column(_fullOffset[(HalfFull - 1) * w + i]);
-                }
+                // The partial rounds in M_I's structured form (one sum, then D_i * x_i + sum per lane)
+                // over the shared state of the previous round: about 3 * Width instructions per round.
                 for (var r = 0; r < Partials; r++)
                 {
-                    basis[w + r] = Column(_partialOffset[r]);
-                    Add(basis[w + r] - Linear(_partialInput[r], basis, p.InternalConstants[r]).Pow(7));
-                }
-                for (var i = 0; i < w; i++)
-                {
-                    state[i] = Linear(_afterPartial[i], basis, 0);
+                    var z = Column(_partialOffset[r]);
+                    Add(z - (state[0] + Expr.Const(p.InternalConstants[r])).Pow(7));
+                    state[0] = z;
+                    state = InternalLayer(state, p.InternalDiagonal);
                 }
             }
             var constants = f < HalfFull
@@ -291,44 +245,26 @@ public sealed class Poseidon2RowGadget
     }
 
     /// <summary>
-    /// Σ coefficients[k] * basis[k] + constant as one flat expression: unit coefficients need no
-    /// multiplication, -1 becomes a subtraction, and the sums are balanced trees (shallow programs).
+    /// M_I over expressions: x_i * D_i + Σx. Diagonal entries 1, 2 and -2 (lanes 0..2 of both
+    /// widths) cost additions instead of a multiplication.
     /// </summary>
-    private static Expr Linear(ulong[] coefficients, Expr[] basis, ulong constant)
+    private static Expr[] InternalLayer(Expr[] x, ReadOnlySpan<ulong> diagonal)
     {
-        var plus = new List<Expr>();
-        var minus = new List<Expr>();
-        for (var k = 0; k < coefficients.Length; k++)
+        var terms = new List<Expr>(x);
+        var total = Sum(terms, 0, terms.Count)!;
+        var result = new Expr[x.Length];
+        for (var i = 0; i < x.Length; i++)
         {
-            var a = coefficients[k];
-            if (a == 0)
+            var d = diagonal[i];
+            result[i] = d switch
             {
-                continue;
-            }
-            if (a == 1)
-            {
-                plus.Add(basis[k]);
-            }
-            else if (a == Goldilocks.Modulus - 1)
-            {
-                minus.Add(basis[k]);
-            }
-            else
-            {
-                plus.Add(Expr.Const(a) * basis[k]);
-            }
+                1 => x[i] + total,
+                2 => (x[i] + x[i]) + total,
+                Goldilocks.Modulus - 2 => total - (x[i] + x[i]),
+                _ => Expr.Const(d) * x[i] + total,
+            };
         }
-        if (constant != 0)
-        {
-            plus.Add(Expr.Const(constant));
-        }
-        var positive = Sum(plus, 0, plus.Count);
-        if (minus.Count == 0)
-        {
-            return positive ?? Expr.Const(0);
-        }
-        var negative = Sum(minus, 0, minus.Count)!;
-        return positive is null ? -negative : positive - negative;
+        return result;
     }
 
     private static Expr? Sum(List<Expr> terms, int start, int count) => count switch
