@@ -136,11 +136,22 @@ public sealed class BinaryExpr : Expr
     public Expr Left { get; }
     public Expr Right { get; }
 
-    public override long Degree(long traceDegree, Func<int, long> periodicDegree)
+    public override long Degree(long traceDegree, Func<int, long> periodicDegree) =>
+        Degree(traceDegree, periodicDegree, new Dictionary<BinaryExpr, long>(ReferenceEqualityComparer.Instance));
+
+    // Memoized per node: constraints are DAGs whose shared subexpressions (a Poseidon2 round's state
+    // feeding every lane of the next) would make a plain tree walk exponential in the round count.
+    private long Degree(long traceDegree, Func<int, long> periodicDegree, Dictionary<BinaryExpr, long> memo)
     {
-        var l = Left.Degree(traceDegree, periodicDegree);
-        var r = Right.Degree(traceDegree, periodicDegree);
-        return Op == ExprOp.Mul ? l + r : Math.Max(l, r);
+        if (memo.TryGetValue(this, out var known))
+        {
+            return known;
+        }
+        var l = Left is BinaryExpr bl ? bl.Degree(traceDegree, periodicDegree, memo) : Left.Degree(traceDegree, periodicDegree);
+        var r = Right is BinaryExpr br ? br.Degree(traceDegree, periodicDegree, memo) : Right.Degree(traceDegree, periodicDegree);
+        var degree = Op == ExprOp.Mul ? l + r : Math.Max(l, r);
+        memo.Add(this, degree);
+        return degree;
     }
 
     public override string ToString() => $"({Left} {(Op == ExprOp.Add ? "+" : Op == ExprOp.Sub ? "-" : "*")} {Right})";

@@ -28,6 +28,19 @@ public class ConstraintProgramTests
     }
 
     [Fact]
+    public void Degree_of_a_deeply_shared_expression_takes_linear_time()
+    {
+        // 200 levels each using the previous twice: a tree walk would visit 2^200 nodes.
+        var e = Expr.Cur(0);
+        for (var k = 0; k < 200; k++)
+        {
+            e = e + e * Expr.Const(3);
+        }
+        Assert.Equal(63, e.Degree(63, _ => 0));
+        Assert.Equal(7 * 63, (e * e.Pow(6)).Degree(63, _ => 0));
+    }
+
+    [Fact]
     public void Block_evaluator_and_extension_evaluator_agree_with_direct_arithmetic()
     {
         // c0 = next0 - cur0 * cur1 - periodic0; c1 = (cur1 + public0)^3 - 7
