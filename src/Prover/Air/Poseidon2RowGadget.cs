@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Keel.Core.Field;
 using Keel.Core.Hashing;
 
@@ -173,6 +174,8 @@ public sealed class Poseidon2RowGadget
     /// Writes every gadget column of <paramref name="row"/> (the input included) for the
     /// permutation of <paramref name="input"/> and returns the permuted state in <paramref name="output"/>.
     /// </summary>
+    // Trace builders call this once per row of 2^18..2^20-row traces: optimized from the first call.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Fill(ulong[][] trace, int row, int firstColumn, ReadOnlySpan<ulong> input, Span<ulong> output)
     {
         ArgumentNullException.ThrowIfNull(trace);
