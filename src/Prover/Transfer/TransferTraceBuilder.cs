@@ -240,6 +240,7 @@ public static class TransferTraceBuilder
         var wide = TransferAir.Wide;
         var narrow = TransferAir.Narrow;
         Span<ulong> output = stackalloc ulong[12];
+        Span<ulong> output8 = stackalloc ulong[8];
         Span<ulong> input = stackalloc ulong[8];
 
         wide.Fill(trace, blockStart + TransferAir.LeafOldRow, TransferAir.LaneL, LeafPreimage(oldAccount), output);
@@ -253,7 +254,7 @@ public static class TransferTraceBuilder
             trace[TransferAir.Hold + i][blockStart] = carried.Hold[i];
             Array.Fill(trace[TransferAir.Hold + i], nodeL[i], blockStart + 1, TransferAir.BlockRows - 1);
         }
-        carried.Hold = nodeL;
+        carried.Hold = (ulong[])nodeL.Clone();
 
         var siblings = path.ToArray();
         ulong acc = 0;
@@ -277,8 +278,8 @@ public static class TransferTraceBuilder
                     input[i] = bit == 0 ? node[i] : sibling[i];
                     input[4 + i] = bit == 0 ? sibling[i] : node[i];
                 }
-                narrow.Fill(trace, row, lane == 0 ? TransferAir.LaneL : TransferAir.LaneR, input, output);
-                output[..4].CopyTo(node);
+                narrow.Fill(trace, row, lane == 0 ? TransferAir.LaneL : TransferAir.LaneR, input, output8);
+                output8[..4].CopyTo(node);
             }
         }
 

@@ -114,7 +114,7 @@ public class FeeTermsGadgetTests
         var count = 0;
         foreach (var (value, maxFee, prio, baseFee) in AllCases().Where(c => c.Prio <= c.MaxFee))
         {
-            var terms = Statement(value, maxFee, prio, baseFee).Terms(0);
+            var terms = Terms(value, maxFee, prio, baseFee);
             var air = new FeeTermsTestAir(value, maxFee, prio, baseFee);
             var row = air.Row(value, maxFee, prio, baseFee);
             var g = air.Gadget;
@@ -410,24 +410,17 @@ public class FeeTermsGadgetTests
         return (feeCapOk, fits, value + gas, value + price * 21000, price * 21000 - baseFee * 21000);
     }
 
-    /// <summary>A one-transfer statement carrying these amounts (with its batch commitment computed as docs/rollup.md says).</summary>
-    private static TransferStatement Statement(UInt128 value, UInt128 maxFee, UInt128 prio, UInt128 baseFee)
+    /// <summary>The terms TransferStatement derives for a transfer with these amounts under this base fee.</summary>
+    private static TransferTerms Terms(UInt128 value, UInt128 maxFee, UInt128 prio, UInt128 baseFee)
     {
-        var e = new ulong[TransferStatement.HeaderElements + TransferStatement.TransferElements];
+        var e = new ulong[TransferStatement.Elements];
         e[0] = 7;
         e[14] = 1;
         TransferStatement.WriteAmount(baseFee, e.AsSpan(15));
         e[19] = 0xfee;
-        var t = TransferStatement.HeaderElements;
-        e[t] = 1; // from
-        e[t + 5] = 2; // to
-        TransferStatement.WriteAmount(value, e.AsSpan(t + 10));
-        e[t + 14] = 3; // nonce
-        TransferStatement.WriteAmount(maxFee, e.AsSpan(t + 15));
-        TransferStatement.WriteAmount(prio, e.AsSpan(t + 19));
-        ulong[] input = [2, 1, e[0], e[1], 1, .. e.AsSpan(15, 9), .. e.AsSpan(t)];
-        Poseidon2.Hash(input).CopyTo(e.AsSpan(10));
-        return new TransferStatement(e);
+        var tx = new Keel.Rollup.Transactions.Transfer(2, 7, Keel.Core.Address.Parse("0x0000000000000000000000000000000000000001"),
+            Keel.Core.Address.Parse("0x0000000000000000000000000000000000000002"), value, 3, maxFee, prio, 21_000, Keel.Core.Hash32.Zero);
+        return new TransferStatement(e).Terms(tx);
     }
 }
 

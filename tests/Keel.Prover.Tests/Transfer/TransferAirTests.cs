@@ -224,9 +224,10 @@ public class TransferAirTests
         // Fee cap below the base fee (skipped), a priority fee above the cap (price = max fee), a zero
         // priority fee, and a value that makes the cost exceed 128 bits (skipped): every fee term in the AIR.
         var (state, p, txs) = Batch(4, 29);
-        var cheap = txs[0] with { MaxFeePerGas = p.BaseFeePerGas - 1, MaxPriorityFeePerGas = 0 };
-        var capped = txs[1] with { MaxPriorityFeePerGas = txs[1].MaxFeePerGas };
-        var noTip = txs[2] with { MaxPriorityFeePerGas = 0 };
+        static Tx Fees(Tx tx, UInt128 maxFee, UInt128 prio) => new(2, tx.ChainId, tx.From, tx.To, tx.Value, tx.Nonce, maxFee, prio, Tx.IntrinsicGas, tx.Hash);
+        var cheap = Fees(txs[0], p.BaseFeePerGas - 1, 0);
+        var capped = Fees(txs[1], txs[1].MaxFeePerGas, txs[1].MaxFeePerGas);
+        var noTip = Fees(txs[2], txs[2].MaxFeePerGas, 0);
         var huge = txs[3] with { Value = UInt128.MaxValue };
         var witness = new BatchExecutor(state).Execute(p, [cheap, capped, noTip, huge]).Witness;
         Assert.Null(WitnessChecker.TryCheck(RollupHasher.Shared, witness));
