@@ -12,8 +12,9 @@ namespace Keel.Prover.Crypto;
 /// </summary>
 public sealed class Transcript
 {
-    /// <summary>Bound on bytes absorbed between two draws (the largest single absorb is a remainder polynomial).</summary>
-    public const int MaxPendingBytes = 1 << 20;
+    /// <summary>Bound on bytes absorbed between two draws. The largest is the opening: the transfer AIR's
+    /// compiled constraints and periodic columns (about 170 columns of 1024 rows) take about 1.5 MB.</summary>
+    public const int MaxPendingBytes = 4 << 20;
 
     /// <summary>Rejection sampling of field elements gives up after this many tries (each fails with probability 2^-32).</summary>
     private const int MaxSampleAttempts = 64;

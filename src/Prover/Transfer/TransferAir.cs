@@ -37,9 +37,22 @@ public sealed class TransferAir : IAir
     /// </summary>
     public const int MaxTransfers = 511;
 
-    public const int BlockRows = 256;
-    public const int RegionRows = 2 * BlockRows;
     public const int Depth = MerklePathAir.Depth;
+
+    /// <summary>Rows of one account-update block: two leaf rows, 160 level rows, three sponge rows (sender blocks).</summary>
+    public const int BlockRows = 165;
+
+    /// <summary>A region (one transfer) is a sender and a receiver block.</summary>
+    public const int RegionRows = 2 * BlockRows;
+
+    /// <summary>
+    /// Periodic columns repeat every 1024 rows, which hold three regions (990 rows) and 34 idle rows
+    /// appended to the third region's receiver block. A power-of-two region size (512) would waste a
+    /// third of the rows; this packing proves a 2^k-transfer batch in half the rows.
+    /// </summary>
+    public const int PeriodRows = 1024;
+
+    public const int RegionsPerPeriod = 3;
 
     internal const int LeafOldRow = 0;
     internal const int LeafNewRow = 1;
@@ -117,18 +130,19 @@ public sealed class TransferAir : IAir
     private const int PAddrSel = 16; // five
     private const int PRange = PAddrSel + 5;
 
-    internal const int RangeLanes = 3;
+    internal const int RangeLanes = 4;
 
     public TransferAir(IReadOnlyList<ulong> publicInputs)
     {
         Statement = new TransferStatement(publicInputs);
-        Regions = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)(Statement.Count + 1));
+        Periods = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((Statement.Count + RegionsPerPeriod) / RegionsPerPeriod));
+        Regions = Periods * RegionsPerPeriod;
         PublicInputs = Statement.Values;
         var baseFee = Enumerable.Range(0, 4).Select(i => Expr.PublicInput(TransferStatement.BaseFeeIndex + i)).ToArray();
         var burn = Statement.BurnLimbs().Select(Expr.Const).ToArray();
         FeeTerms = new FeeTermsGadget(Fee, Value, MaxFee, Prio, baseFee, burn);
         Width = Fee + FeeTerms.Columns + 2 * RangeLanes;
-        Range = new RangeCheckLanes(Fee + FeeTerms.Columns, RangeLanes, RegionRows, PRange, RangeItems(FeeTerms));
+        Range = new RangeCheckLanes(Fee + FeeTerms.Columns, RangeLanes, PeriodRows, PRange, RangeItems(FeeTerms));
 
         var assertions = new List<Assertion>();
         var header = Statement.HeaderSpongeState();
@@ -140,7 +154,7 @@ public sealed class TransferAir : IAir
         {
             assertions.Add(new Assertion(OldRoot + i, 0, Statement.PreRoot[i]));
             assertions.Add(new Assertion(Tips + i, 0, 0));
-            assertions.Add(new Assertion(NewRoot + i, (Statement.Count + 1) * RegionRows - 1, Statement.PostRoot[i]));
+            assertions.Add(new Assertion(NewRoot + i, RegionStart(Statement.Count) + RegionLength(Statement.Count) - 1, Statement.PostRoot[i]));
             if (Statement.Count > 0)
             {
                 assertions.Add(new Assertion(Sp + i, SpongeDigestRow(Statement.Count - 1), Statement.Commitment[i]));
@@ -164,21 +178,30 @@ public sealed class TransferAir : IAir
 
     internal RangeCheckLanes Range { get; }
 
-    /// <summary>Transfer regions, the fee region and no-op padding: a power of two.</summary>
+    /// <summary>Transfer regions, the fee region and no-op padding: three per period.</summary>
     public int Regions { get; }
+
+    /// <summary>Periods of <see cref="PeriodRows"/> rows: a power of two.</summary>
+    public int Periods { get; }
 
     public int Width { get; }
 
     public string Name => AirName;
     public int TraceWidth => Width;
-    public int TraceLength => Regions * RegionRows;
+    public int TraceLength => Periods * PeriodRows;
+
+    /// <summary>First row of region <paramref name="region"/>.</summary>
+    public static int RegionStart(int region) => region / RegionsPerPeriod * PeriodRows + region % RegionsPerPeriod * RegionRows;
+
+    /// <summary>Rows of region <paramref name="region"/> (the third of a period also has the period's idle rows).</summary>
+    public static int RegionLength(int region) => region % RegionsPerPeriod == RegionsPerPeriod - 1 ? PeriodRows - (RegionsPerPeriod - 1) * RegionRows : RegionRows;
     public IReadOnlyList<ulong> PublicInputs { get; }
     public IReadOnlyList<Expr> TransitionConstraints { get; }
     public IReadOnlyList<Assertion> Assertions { get; }
     public IReadOnlyList<ulong[]> PeriodicColumns { get; }
 
     /// <summary>The row where Sp holds the sponge state after region <paramref name="region"/>'s transfer.</summary>
-    internal static int SpongeDigestRow(int region) => region * RegionRows + SpongeRow + SpongeRows;
+    internal static int SpongeDigestRow(int region) => RegionStart(region) + SpongeRow + SpongeRows;
 
     /// <summary>
     /// What to range-check: each block's new balance (its new account is block-constant) inside its
@@ -187,21 +210,24 @@ public sealed class TransferAir : IAir
     private static List<RangeCheckLanes.Item> RangeItems(FeeTermsGadget fee)
     {
         var items = new List<RangeCheckLanes.Item>();
-        for (var block = 0; block < 2; block++)
+        for (var j = 0; j < RegionsPerPeriod; j++)
         {
+            var start = RegionStart(j);
+            var end = start + RegionLength(j);
             for (var i = 0; i < 4; i++)
             {
-                items.Add(new(NewAcc + i, 32, block * BlockRows, (block + 1) * BlockRows));
+                items.Add(new(NewAcc + i, 32, start, start + BlockRows));
+                items.Add(new(NewAcc + i, 32, start + BlockRows, end));
             }
-        }
-        for (var i = 0; i < 4; i++)
-        {
-            items.Add(new(Margin + i, 32, 0, RegionRows));
-            items.Add(new(TipsAfter + i, 32, 0, RegionRows));
-        }
-        foreach (var (column, bits) in fee.RangeChecks)
-        {
-            items.Add(new(column, bits, 0, RegionRows));
+            for (var i = 0; i < 4; i++)
+            {
+                items.Add(new(Margin + i, 32, start, end));
+                items.Add(new(TipsAfter + i, 32, start, end));
+            }
+            foreach (var (column, bits) in fee.RangeChecks)
+            {
+                items.Add(new(column, bits, start, end));
+            }
         }
         return items;
     }
@@ -211,12 +237,15 @@ public sealed class TransferAir : IAir
         var p = new ulong[PRange][];
         for (var k = 0; k < p.Length; k++)
         {
-            p[k] = new ulong[RegionRows];
+            p[k] = new ulong[PeriodRows];
         }
-        for (var r = 0; r < RegionRows; r++)
+        for (var r = 0; r < PeriodRows; r++)
         {
-            var b = r % BlockRows;
-            var sender = r < BlockRows;
+            var j = Math.Min(r / RegionRows, RegionsPerPeriod - 1);
+            var o = r - RegionStart(j);
+            var sender = o < BlockRows;
+            var b = sender ? o : o - BlockRows;
+            var blockEnd = sender ? o == BlockRows - 1 : o == RegionLength(j) - 1;
             var spongeRow = sender && b >= SpongeRow && b < SpongeRow + SpongeRows;
             p[PW12][r] = b is LeafOldRow or LeafNewRow || spongeRow ? 1UL : 0;
             p[PW8][r] = b >= FirstLevelRow && b <= RootRowInBlock ? 1UL : 0;
@@ -228,19 +257,19 @@ public sealed class TransferAir : IAir
             p[PSpA][r] = sender && b == SpongeRow ? 1UL : 0;
             p[PSpB][r] = sender && b == SpongeRow + 1 ? 1UL : 0;
             p[PSpEnd][r] = sender && b == SpongeRow + 2 ? 1UL : 0;
-            p[PBlockEnd][r] = b == BlockRows - 1 ? 1UL : 0;
-            p[PRegionEnd][r] = r == RegionRows - 1 ? 1UL : 0;
+            p[PBlockEnd][r] = blockEnd ? 1UL : 0;
+            p[PRegionEnd][r] = !sender && blockEnd ? 1UL : 0;
             p[PSide][r] = sender ? 1UL : 0;
             if (b >= FirstLevelRow && b <= RootRowInBlock)
             {
                 // Level h's bit is bit h % 32 of address limb h / 32 (limb 0 least significant).
                 var h = b - FirstLevelRow;
-                var j = h % 32;
-                p[PLimbFirst][r] = j == 0 ? 1UL : 0;
-                if (j < 31)
+                var bitIndex = h % 32;
+                p[PLimbFirst][r] = bitIndex == 0 ? 1UL : 0;
+                if (bitIndex < 31)
                 {
                     p[PStep][r] = 1;
-                    p[PWeight][r] = 1UL << (j + 1);
+                    p[PWeight][r] = 1UL << (bitIndex + 1);
                 }
                 else
                 {

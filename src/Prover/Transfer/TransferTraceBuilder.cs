@@ -63,7 +63,8 @@ public static class TransferTraceBuilder
         }
         for (var region = 0; region < air.Regions; region++)
         {
-            var start = region * TransferAir.RegionRows;
+            var start = TransferAir.RegionStart(region);
+            var length = TransferAir.RegionLength(region);
             Account senderOld, senderNew, receiverOld, receiverNew;
             MerklePath senderPath, receiverPath;
             bool applied, eq, suf;
@@ -181,18 +182,21 @@ public static class TransferTraceBuilder
             }
             for (var c = 0; c < regionWidth; c++)
             {
-                Array.Fill(trace[TransferAir.RegionFirst + c], reg[c], start, TransferAir.RegionRows);
+                Array.Fill(trace[TransferAir.RegionFirst + c], reg[c], start, length);
             }
 
             var debit = applied ? Limbs(terms.Debit) : new ulong[4];
             var senderAddress = tx.AsSpan(0, 5).ToArray();
             var receiverAddress = applied ? tx.AsSpan(5, 5).ToArray() : senderAddress;
             var credit = region < s.Count ? (applied ? Limbs(terms.Value) : new ulong[4]) : region == s.Count ? Limbs(tips) : new ulong[4];
-            FillBlock(trace, start, senderAddress, senderOld, senderNew, senderPath, debit, new ulong[4], carried);
-            FillBlock(trace, start + TransferAir.BlockRows, receiverAddress, receiverOld, receiverNew, receiverPath, new ulong[4], credit, carried);
-            FillSponge(trace, start, tx, carried);
-            air.Range.Fill(trace, start);
+            FillBlock(trace, start, TransferAir.BlockRows, senderAddress, senderOld, senderNew, senderPath, debit, new ulong[4], carried);
+            FillBlock(trace, start + TransferAir.BlockRows, length - TransferAir.BlockRows, receiverAddress, receiverOld, receiverNew, receiverPath, new ulong[4], credit, carried);
+            FillSponge(trace, start, length, tx, carried);
             tips = tipsAfter;
+        }
+        for (var period = 0; period < air.Periods; period++)
+        {
+            air.Range.Fill(trace, period * TransferAir.PeriodRows);
         }
         return (air, trace);
     }
@@ -234,7 +238,7 @@ public static class TransferTraceBuilder
         return [1, l[0], l[1], l[2], l[3], Canonical(account.Nonce), 0, 0, 6, 0, 0, 0];
     }
 
-    private static void FillBlock(ulong[][] trace, int blockStart, ulong[] address, Account oldAccount, Account newAccount, MerklePath path,
+    private static void FillBlock(ulong[][] trace, int blockStart, int blockLength, ulong[] address, Account oldAccount, Account newAccount, MerklePath path,
         ulong[] debit, ulong[] credit, Carried carried)
     {
         var wide = TransferAir.Wide;
@@ -252,7 +256,7 @@ public static class TransferTraceBuilder
         for (var i = 0; i < 4; i++)
         {
             trace[TransferAir.Hold + i][blockStart] = carried.Hold[i];
-            Array.Fill(trace[TransferAir.Hold + i], nodeL[i], blockStart + 1, TransferAir.BlockRows - 1);
+            Array.Fill(trace[TransferAir.Hold + i], nodeL[i], blockStart + 1, blockLength - 1);
         }
         carried.Hold = (ulong[])nodeL.Clone();
 
@@ -287,7 +291,7 @@ public static class TransferTraceBuilder
         var oldElements = (ulong[])[.. Limbs(oldAccount.Balance), Canonical(oldAccount.Nonce)];
         var newElements = (ulong[])[.. Limbs(newAccount.Balance), Canonical(newAccount.Nonce)];
         var balanceCarries = Carries(oldElements[..4], credit, newElements[..4], debit);
-        void Block(int column, ulong value) => Array.Fill(trace[column], value, blockStart, TransferAir.BlockRows);
+        void Block(int column, ulong value) => Array.Fill(trace[column], value, blockStart, blockLength);
         for (var i = 0; i < 5; i++)
         {
             Block(TransferAir.OldAcc + i, oldElements[i]);
@@ -305,7 +309,7 @@ public static class TransferTraceBuilder
     }
 
     /// <summary>The sender block's sponge rows: three blocks of the region's transfer absorbed into the carried state.</summary>
-    private static void FillSponge(ulong[][] trace, int regionStart, ulong[] tx, Carried carried)
+    private static void FillSponge(ulong[][] trace, int regionStart, int regionLength, ulong[] tx, Carried carried)
     {
         var state = (ulong[])carried.Sponge.Clone();
         Span<ulong> output = stackalloc ulong[12];
@@ -322,7 +326,7 @@ public static class TransferTraceBuilder
         for (var j = 0; j < 12; j++)
         {
             Array.Fill(trace[TransferAir.Sp + j], carried.Sponge[j], regionStart, digestRow);
-            Array.Fill(trace[TransferAir.Sp + j], state[j], regionStart + digestRow, TransferAir.RegionRows - digestRow);
+            Array.Fill(trace[TransferAir.Sp + j], state[j], regionStart + digestRow, regionLength - digestRow);
         }
         carried.Sponge = state;
     }
