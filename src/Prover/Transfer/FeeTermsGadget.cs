@@ -160,7 +160,7 @@ public sealed class FeeTermsGadget
     /// The gadget's constraints, row-local. Soundness notes use the range checks: a, b limbs &lt; 2^32,
     /// booleans in {0, 1}, 16-bit carries &lt; 2^16; each limb equation then holds over the integers
     /// (both sides far below p ≈ 2^64), so the limbs weighted by 2^(32 i) telescope into the
-    /// 128-bit statement named per block.
+    /// 128-bit statement named per block. 34 constraints of degree at most 2, except the debit carries' cubics (degree 3).
     /// </summary>
     public IReadOnlyList<Expr> Constraints()
     {

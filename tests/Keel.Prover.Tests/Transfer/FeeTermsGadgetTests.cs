@@ -213,15 +213,23 @@ public class FeeTermsGadgetTests
             var covers = honest[g.PrioCovers] == 1;
             // The lie with everything downstream recomputed for it.
             var lie = air.Row(value, maxFee, prio, baseFee, feeCapOkLie: !feeCapOk);
-            Assert.NotEmpty(Violations(air, lie));
-            // ... then the top limb or the last borrow re-solved from its broken equation.
-            AssertCaught(air, lie, g.D1 + 3);
-            AssertCaught(air, lie, g.D1Borrow + 2);
-            AssertCaught(air, lie, g.D1Borrow + 2, g.D1 + 3);
+            // FeeCapOk is pinned by its own block (d1 and its borrows) alone, as the soundness argument says.
+            var block = FeeCapBlock(g);
+            AssertCaught(air, lie, block);
+            // ... also with the top limb or the last borrow re-solved from its broken equation.
+            AssertCaught(air, lie, block, g.D1 + 3);
+            AssertCaught(air, lie, block, g.D1Borrow + 2);
+            AssertCaught(air, lie, block, g.D1Borrow + 2, g.D1 + 3);
+            NonBooleanCheats(air, lie, block, g.FeeCapOk, g.D1, g.D1Borrow);
             var lieP = air.Row(value, maxFee, prio, baseFee, prioCoversLie: !covers);
-            Assert.NotEmpty(Violations(air, lieP));
-            AssertCaught(air, lieP, g.D2 + 3);
-            AssertCaught(air, lieP, g.D2Borrow + 2, g.D2 + 3);
+            var priceBlock = PriceBlock(g);
+            AssertCaught(air, lieP, priceBlock);
+            AssertCaught(air, lieP, priceBlock, g.D2 + 3);
+            AssertCaught(air, lieP, priceBlock, g.D2Borrow + 2);
+            AssertCaught(air, lieP, priceBlock, g.D2Borrow + 2, g.D2 + 3);
+            NonBooleanCheats(air, lieP, priceBlock, g.PrioCovers, g.D2, g.D2Borrow);
+            NonBooleanCheats(air, honest, priceBlock, g.PrioCovers, g.D2, g.D2Borrow);
+            NonBooleanCheats(air, honest, block, g.FeeCapOk, g.D1, g.D1Borrow);
         }
     }
 
@@ -234,14 +242,18 @@ public class FeeTermsGadgetTests
             var g = air.Gadget;
             var fits = air.Row(value, maxFee, prio, baseFee)[g.CostFits] == 1;
             var lie = air.Row(value, maxFee, prio, baseFee, costFitsLie: !fits);
-            Assert.NotEmpty(Violations(air, lie));
-            AssertCaught(air, lie, g.OverflowInverse);
-            // Claiming it fits: zero the overflow carry and re-solve the top cost limb (and the carry below).
-            var zeroed = (ulong[])lie.Clone();
-            zeroed[g.CostCarry + 3] = 0;
-            AssertCaught(air, zeroed, g.Cost + 3);
-            AssertCaught(air, zeroed, g.CostCarry + 2, g.Cost + 3);
-            AssertCaught(air, zeroed, g.Cost + 3, g.CostCarry + 2, g.Cost + 2, g.CostCarry + 1, g.Cost + 1, g.CostCarry, g.Cost);
+            var block = CostBlock(g);
+            AssertCaught(air, lie, block);
+            AssertCaught(air, lie, block, g.OverflowInverse);
+            // Making the overflow carry agree with the lie (0 for "fits", 1 for "does not") and
+            // re-solving the cost limbs and carries below it.
+            var adjusted = (ulong[])lie.Clone();
+            adjusted[g.CostCarry + 3] = fits ? 1UL : 0;
+            adjusted[g.OverflowInverse] = 1;
+            AssertCaught(air, adjusted, block, g.Cost + 3);
+            AssertCaught(air, adjusted, block, g.CostCarry + 2, g.Cost + 3);
+            AssertCaught(air, adjusted, block, g.CostCarry + 2, g.CostCarry + 1, g.CostCarry);
+            AssertCaught(air, adjusted, block, g.Cost + 3, g.CostCarry + 2, g.Cost + 2, g.CostCarry + 1, g.Cost + 1, g.CostCarry, g.Cost);
         }
     }
 
@@ -255,7 +267,7 @@ public class FeeTermsGadgetTests
             var air = new FeeTermsTestAir(value, maxFee, prio, baseFee);
             var g = air.Gadget;
             var honest = air.Row(value, maxFee, prio, baseFee);
-            foreach (var (first, carry) in new[] { (g.Cost, g.CostCarry), (g.Debit, g.DebitCarry), (g.Tip, g.TipCarry) })
+            foreach (var (first, carry, block) in new[] { (g.Cost, g.CostCarry, CostBlock(g)), (g.Debit, g.DebitCarry, DebitBlock(g)), (g.Tip, g.TipCarry, TipBlock(g)) })
             {
                 for (var i = 0; i < 4; i++)
                 {
@@ -263,35 +275,37 @@ public class FeeTermsGadgetTests
                     {
                         var lie = (ulong[])honest.Clone();
                         lie[first + i] = Goldilocks.Add(lie[first + i], delta);
-                        AssertCaught(air, lie);
+                        AssertCaught(air, lie, block);
                         // The carry out of the lied limb re-solved, then each higher limb and carry in turn.
                         var chain = new List<int>();
                         for (var j = i; j < 4; j++)
                         {
                             chain.Add(carry + j);
-                            AssertCaught(air, lie, [.. chain]);
+                            AssertCaught(air, lie, block, [.. chain]);
                             if (j + 1 < 4)
                             {
                                 chain.Add(first + j + 1);
-                                AssertCaught(air, lie, [.. chain]);
+                                AssertCaught(air, lie, block, [.. chain]);
                             }
                         }
+                        // Only the carries re-solved, the top one absorbing the difference.
+                        AssertCaught(air, lie, block, [.. Enumerable.Range(i, 4 - i).Select(j => carry + j)]);
                         // The carry into the lied limb re-solved instead (and the limbs below it).
                         var down = new List<int>();
                         for (var j = i - 1; j >= 0; j--)
                         {
                             down.Add(carry + j);
-                            AssertCaught(air, lie, [.. down]);
+                            AssertCaught(air, lie, block, [.. down]);
                             down.Add(first + j);
-                            AssertCaught(air, lie, [.. down]);
+                            AssertCaught(air, lie, block, [.. down]);
                         }
                         if (first == g.Tip)
                         {
                             // A lied tip feeds the debit: recompute the debit from it as the honest sum would.
                             var fed = (ulong[])lie.Clone();
                             RecomputeDebit(air, fed, value, baseFee);
-                            AssertCaught(air, fed);
-                            AssertCaught(air, fed, carry + i);
+                            AssertCaught(air, fed, block);
+                            AssertCaught(air, fed, block, carry + i);
                         }
                     }
                 }
@@ -301,22 +315,74 @@ public class FeeTermsGadgetTests
 
     // ---------------------------------------------------------------- helpers
 
-    /// <summary>Re-solves each column in turn from a broken constraint that is linear in it, then asserts something still fails.</summary>
-    private static void AssertCaught(FeeTermsTestAir air, ulong[] row, params int[] resolve)
+    /// <summary>
+    /// Field aliases a prover could try if the flag or the borrows were not boolean: the flag at
+    /// 2 (then (2F - 1) = 3 and a small difference still fits), -1 or 1/2, with the limbs
+    /// re-solved; a borrow moved by -(2^32 - 1), whose 2^32 multiple is 1 modulo p, absorbing a
+    /// final borrow with the limbs on both sides re-solved.
+    /// </summary>
+    private static void NonBooleanCheats(FeeTermsTestAir air, ulong[] row, int[] block, int flag, int limbs, int borrows)
+    {
+        ulong[] flags = [2, 3, Goldilocks.Neg(1), Goldilocks.Inverse(2)];
+        foreach (var f in flags)
+        {
+            var cheat = (ulong[])row.Clone();
+            cheat[flag] = f;
+            AssertCaught(air, cheat, block, limbs, limbs + 1, limbs + 2, limbs + 3);
+        }
+        ulong[] shifts = [Goldilocks.Neg(0xFFFF_FFFF), 0xFFFF_FFFF, 2, Goldilocks.Neg(1)];
+        for (var j = 0; j < 3; j++)
+        {
+            foreach (var shift in shifts)
+            {
+                var cheat = (ulong[])row.Clone();
+                cheat[borrows + j] = Goldilocks.Add(cheat[borrows + j], shift);
+                AssertCaught(air, cheat, block, limbs + j + 1, limbs + j);
+                AssertCaught(air, cheat, block, limbs + j, limbs + j + 1);
+            }
+        }
+    }
+
+    // Blocks: the columns one output's argument rests on (constraints reading only these and the
+    // inputs, range checks on these). A lie must be caught inside its own block.
+    private static int[] Limbs(int first, int count = 4) => [.. Enumerable.Range(first, count)];
+
+    private static int[] FeeCapBlock(FeeTermsGadget g) => [g.FeeCapOk, .. Limbs(g.D1), .. Limbs(g.D1Borrow, 3)];
+
+    private static int[] PriceBlock(FeeTermsGadget g) => [g.PrioCovers, .. Limbs(g.D2), .. Limbs(g.D2Borrow, 3), .. Limbs(g.D1)];
+
+    private static int[] CostBlock(FeeTermsGadget g) => [.. Limbs(g.Cost), .. Limbs(g.CostCarry), g.CostFits, g.OverflowInverse];
+
+    private static int[] TipBlock(FeeTermsGadget g) => [.. Limbs(g.Tip), .. Limbs(g.TipCarry), g.PrioCovers, .. Limbs(g.D1)];
+
+    private static int[] DebitBlock(FeeTermsGadget g) => [.. Limbs(g.Debit), .. Limbs(g.DebitCarry), .. Limbs(g.Tip)];
+
+    /// <summary>Re-solves each column in turn from a broken constraint of the block that is linear in it, then asserts the block still catches the lie.</summary>
+    private static void AssertCaught(FeeTermsTestAir air, ulong[] row, int[] block, params int[] resolve)
     {
         var cheat = (ulong[])row.Clone();
         foreach (var column in resolve)
         {
-            Solve(air, cheat, column);
+            Solve(air, cheat, block, column);
         }
-        Assert.True(Violations(air, cheat).Count > 0, $"a lie went through after re-solving [{string.Join(", ", resolve)}]");
+        Assert.True(Violations(air, cheat, block).Count > 0, $"a lie went through after re-solving [{string.Join(", ", resolve)}]");
     }
 
+    private static bool InBlock(Expr constraint, int[] block) =>
+        Columns(constraint).All(c => c < FeeTermsTestAir.GadgetColumn || block.Contains(c));
+
+    private static IEnumerable<int> Columns(Expr e) => e switch
+    {
+        ColumnExpr col => [col.Column],
+        BinaryExpr b => Columns(b.Left).Concat(Columns(b.Right)),
+        _ => [],
+    };
+
     /// <summary>The cheater's move: set <paramref name="column"/> so that the first violated constraint linear in it holds.</summary>
-    private static void Solve(FeeTermsTestAir air, ulong[] row, int column)
+    private static void Solve(FeeTermsTestAir air, ulong[] row, int[] block, int column)
     {
         var saved = row[column];
-        foreach (var constraint in air.GadgetConstraints)
+        foreach (var constraint in air.GadgetConstraints.Where(c => InBlock(c, block)))
         {
             if (Eval(constraint, row, air.PublicInputs) == 0)
             {
@@ -352,14 +418,14 @@ public class FeeTermsGadgetTests
         }
     }
 
-    /// <summary>Indices of violated gadget constraints, and range checks as -1 - index.</summary>
-    private static List<int> Violations(FeeTermsTestAir air, ulong[] row)
+    /// <summary>Indices of violated gadget constraints, and range checks as -1 - index (within <paramref name="block"/> when given).</summary>
+    private static List<int> Violations(FeeTermsTestAir air, ulong[] row, int[]? block = null)
     {
         var bad = new List<int>();
         var constraints = air.GadgetConstraints;
         for (var i = 0; i < constraints.Count; i++)
         {
-            if (Eval(constraints[i], row, air.PublicInputs) != 0)
+            if ((block is null || InBlock(constraints[i], block)) && Eval(constraints[i], row, air.PublicInputs) != 0)
             {
                 bad.Add(i);
             }
@@ -367,7 +433,7 @@ public class FeeTermsGadgetTests
         var checks = air.Gadget.RangeChecks;
         for (var i = 0; i < checks.Count; i++)
         {
-            if (row[checks[i].Column] >= 1UL << checks[i].Bits)
+            if ((block is null || block.Contains(checks[i].Column)) && row[checks[i].Column] >= 1UL << checks[i].Bits)
             {
                 bad.Add(-1 - i);
             }
