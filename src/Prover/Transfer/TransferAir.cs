@@ -14,7 +14,7 @@ namespace Keel.Prover.Transfer;
 /// both are the fee recipient). One row computes one whole Poseidon2 permutation
 /// (<see cref="Poseidon2RowGadget"/>) in each of two lanes:
 /// <code>
-/// block row 0        lane L: width 12, the old account's leaf
+/// block row 0        lane L: width 12, the old account's leaf (lane L's width-12 columns overlap lane R's first ones)
 /// block row 1        lane L: width 12, the new account's leaf
 /// block rows 2..161  level h = row - 2: lane L compresses the old path, lane R the new one, same sibling
 /// block row 161      lane outputs are the old and new roots
@@ -66,7 +66,10 @@ public sealed class TransferAir : IAir
 
     // ---- columns
     internal const int LaneL = 0;
-    internal static readonly int LaneR = Wide.Columns;
+
+    // Lane R starts where lane L's width-8 columns end: lane L's width-12 rows (leaves, sponge) run
+    // over lane R's first 36 columns, which lane R (levels only) never uses on those rows.
+    internal static readonly int LaneR = Narrow.Columns;
     internal static readonly int Sib = LaneR + Narrow.Columns;
     internal static readonly int Bit = Sib + 4;
     internal static readonly int Acc = Bit + 1;
