@@ -237,6 +237,23 @@ public class TransferAirTests
     }
 
     [Fact]
+    public void Single_bit_flips_at_sampled_positions_of_a_transfer_proof_are_rejected()
+    {
+        var (_, file) = Proven.Value;
+        var air = AirCatalog.Create(file.AirName, file.TraceLength, file.PublicInputs);
+        var rng = new Random(6);
+        // Every header byte (options, sizes, roots) and a seeded spread over the rest.
+        var positions = Enumerable.Range(0, 96).Concat(Enumerable.Range(0, 64).Select(_ => rng.Next(96, file.Proof.Length))).Distinct();
+        foreach (var position in positions)
+        {
+            var mutated = (byte[])file.Proof.Clone();
+            mutated[position] ^= (byte)(1 << rng.Next(8));
+            var error = Record.Exception(() => StarkVerifier.Verify(air, mutated, file.Prover));
+            Assert.True(error is ProofRejectedException or ProofFormatException, $"a flipped bit at byte {position} gave {error?.GetType().Name ?? "a valid proof"}");
+        }
+    }
+
+    [Fact]
     public void Proof_verifies_from_its_file_and_binds_statement_and_prover()
     {
         var (_, file) = Proven.Value;
