@@ -11,8 +11,48 @@ namespace Keel.Prover.Proving;
 /// <summary>The trace does not satisfy the AIR (the prover checks before spending time on a proof).</summary>
 public sealed class TraceException(string message) : Exception(message);
 
-/// <summary>Wall time of each proving stage, for benchmarks and logs.</summary>
-public sealed record ProvingTimings(TimeSpan Lde, TimeSpan TraceCommit, TimeSpan Composition, TimeSpan Deep, TimeSpan Fri, TimeSpan Queries, TimeSpan Total);
+/// <summary>One proving stage: wall time and the CPU time the whole process spent meanwhile (all threads).</summary>
+public sealed record StageTiming(string Name, TimeSpan Wall, TimeSpan Cpu);
+
+/// <summary>Wall and CPU time of each proving stage in order, for benchmarks and logs.</summary>
+public sealed record ProvingTimings(IReadOnlyList<StageTiming> Stages, TimeSpan Total, TimeSpan TotalCpu)
+{
+    /// <summary>Stage names in the order <see cref="StarkProver"/> reports them.</summary>
+    public static readonly string[] StageNames = ["lde", "trace commit", "composition eval", "composition split", "composition commit", "ood", "deep", "fri", "grind", "open"];
+}
+
+/// <summary>Records consecutive stages' wall and process CPU time.</summary>
+internal sealed class StageClock
+{
+    private readonly List<StageTiming> _stages = new(ProvingTimings.StageNames.Length);
+    private readonly Stopwatch _total = Stopwatch.StartNew();
+    private readonly TimeSpan _cpuStart = CpuNow();
+    private TimeSpan _wallMark;
+    private TimeSpan _cpuMark;
+
+    public StageClock()
+    {
+        _cpuMark = _cpuStart;
+    }
+
+    private static TimeSpan CpuNow()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
+
+    /// <summary>Ends the current stage (which began at the previous call or at construction).</summary>
+    public void End(string name)
+    {
+        var wall = _total.Elapsed;
+        var cpu = CpuNow();
+        _stages.Add(new StageTiming(name, wall - _wallMark, cpu - _cpuMark));
+        _wallMark = wall;
+        _cpuMark = cpu;
+    }
+
+    public ProvingTimings Finish() => new(_stages, _total.Elapsed, CpuNow() - _cpuStart);
+}
 
 /// <summary>
 /// The STARK prover: trace LDE and commitment, constraint composition, out-of-domain frame, DEEP
@@ -35,7 +75,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
     /// <param name="prover">The prover's address, bound into the transcript.</param>
     public StarkProof Prove(IAir air, ulong[][] trace, Address prover, ProofOptions? options = null)
     {
-        var total = Stopwatch.StartNew();
+        var clock = new StageClock();
         var ctx = new AirContext(air, options ?? ProofOptions.Default);
         if (!ForgeForTests)
         {
@@ -47,31 +87,29 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var transcript = Protocol.Begin(ctx, prover);
 
         // 1. Trace LDE and commitment.
-        var sw = Stopwatch.StartNew();
         var coefficients = new ulong[trace.Length][];
         for (var c = 0; c < trace.Length; c++)
         {
             coefficients[c] = (ulong[])trace[c].Clone();
         }
         var traceLde = _backend.ExtendColumns(coefficients, ctx.Blowup, shift);
-        var lde = sw.Elapsed;
-        sw.Restart();
+        clock.End("lde");
         var traceTree = _backend.Commit(new ColumnRows(traceLde));
         transcript.Absorb(traceTree.Root.Bytes);
-        var traceCommit = sw.Elapsed;
+        clock.End("trace commit");
 
         // 2. Constraint composition, split into columns of degree < n, extended and committed.
-        sw.Restart();
         var alphas = transcript.DrawExts(ctx.Program.ConstraintCount);
         var betas = transcript.DrawExts(air.Assertions.Count);
         var composition = _backend.EvaluateComposition(ctx, traceLde, alphas, betas);
+        clock.End("composition eval");
         var (compositionCoefficients, compositionLde) = SplitComposition(ctx, composition);
+        clock.End("composition split");
         var compositionTree = _backend.Commit(new ColumnRows(compositionLde));
         transcript.Absorb(compositionTree.Root.Bytes);
-        var compositionTime = sw.Elapsed;
+        clock.End("composition commit");
 
         // 3. Out-of-domain frame.
-        sw.Restart();
         var z = Protocol.DrawOodPoint(transcript, ctx);
         var zNext = GoldilocksExt2.MulBase(z, ctx.TraceGenerator);
         var oodCurrent = new GoldilocksExt2[ctx.TraceWidth];
@@ -90,21 +128,21 @@ public sealed class StarkProver(IProverBackend? backend = null)
         transcript.AbsorbExt(oodCurrent);
         transcript.AbsorbExt(oodNext);
         transcript.AbsorbExt(oodComposition);
+        clock.End("ood");
 
         // 4. DEEP composition over the LDE domain.
         var gammas = transcript.DrawExts(2 * ctx.TraceWidth + ctx.CompositionColumns);
         var deep = DeepComposition(ctx, traceLde, compositionLde, z, zNext, oodCurrent, oodNext, oodComposition, gammas);
-        var deepTime = sw.Elapsed;
+        clock.End("deep");
 
         // 5. FRI.
-        sw.Restart();
         var (friTrees, friLayers, remainder) = Fri(ctx, deep, transcript);
-        var fri = sw.Elapsed;
+        clock.End("fri");
 
         // 6. Grinding and queries.
-        sw.Restart();
         var nonce = Grind(transcript.Seed.ToArray(), ctx.Options.GrindingBits);
         transcript.AbsorbUInt64(nonce);
+        clock.End("grind");
         var positions = Protocol.SortedDistinct(transcript.DrawPositions(ctx.Options.Queries, size));
         var traceOpenings = Open(traceTree, traceLde, positions);
         var compositionOpenings = Open(compositionTree, compositionLde, positions);
@@ -116,8 +154,8 @@ public sealed class StarkProver(IProverBackend? backend = null)
             current = Protocol.SortedDistinct(current.Select(p => p % cosets));
             friOpenings[layer] = Open(friTrees[layer], friLayers[layer], current);
         }
-        var queries = sw.Elapsed;
-        LastTimings = new ProvingTimings(lde, traceCommit, compositionTime, deepTime, fri, queries, total.Elapsed);
+        clock.End("open");
+        LastTimings = clock.Finish();
 
         return new StarkProof
         {
