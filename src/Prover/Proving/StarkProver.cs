@@ -66,6 +66,9 @@ public sealed class StarkProver(IProverBackend? backend = null)
 
     private readonly IProverBackend _backend = backend ?? new CpuBackend();
 
+    /// <summary>Threads for the prover's own parallel loops: the CPU backend's setting, else every core.</summary>
+    private int Parallelism => _backend is CpuBackend cpu ? cpu.Parallelism : Environment.ProcessorCount;
+
     public ProvingTimings? LastTimings { get; private set; }
 
     /// <summary>Tests only: skip the trace check and drop what exceeds the degree bound, to build forged proofs.</summary>
@@ -297,9 +300,9 @@ public sealed class StarkProver(IProverBackend? backend = null)
         }
         for (var j = 0; j < lde.Length; j++)
         {
-            lde[j] = new ulong[size];
-            Ntt.CosetEvaluate(coefficients[j], ctx.DomainShift, lde[j]);
+            lde[j] = GC.AllocateUninitializedArray<ulong>(size);
         }
+        Ntt.CosetExtendBatch(coefficients, ctx.Blowup, ctx.DomainShift, lde, Parallelism);
         return (coefficients, lde);
     }
 
