@@ -115,18 +115,20 @@ public sealed class StarkProver(IProverBackend? backend = null)
         // 3. Out-of-domain frame.
         var z = Protocol.DrawOodPoint(transcript, ctx);
         var zNext = GoldilocksExt2.MulBase(z, ctx.TraceGenerator);
+        var zPowers = ExtPowers(z, n);
+        var zNextPowers = ExtPowers(zNext, n);
         var oodCurrent = new GoldilocksExt2[ctx.TraceWidth];
         var oodNext = new GoldilocksExt2[ctx.TraceWidth];
-        Parallel.For(0, ctx.TraceWidth, c =>
+        Parallel.For(0, ctx.TraceWidth, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, c =>
         {
-            oodCurrent[c] = Ntt.EvaluateAt(coefficients[c], z);
-            oodNext[c] = Ntt.EvaluateAt(coefficients[c], zNext);
+            oodCurrent[c] = EvaluateWithPowers(coefficients[c], zPowers);
+            oodNext[c] = EvaluateWithPowers(coefficients[c], zNextPowers);
         });
         var oodComposition = new GoldilocksExt2[ctx.CompositionColumns];
         var u = new GoldilocksExt2(0, 1);
         for (var k = 0; k < oodComposition.Length; k++)
         {
-            oodComposition[k] = Ntt.EvaluateAt(compositionCoefficients[2 * k], z) + u * Ntt.EvaluateAt(compositionCoefficients[2 * k + 1], z);
+            oodComposition[k] = EvaluateWithPowers(compositionCoefficients[2 * k], zPowers) + u * EvaluateWithPowers(compositionCoefficients[2 * k + 1], zPowers);
         }
         transcript.AbsorbExt(oodCurrent);
         transcript.AbsorbExt(oodNext);
@@ -178,6 +180,34 @@ public sealed class StarkProver(IProverBackend? backend = null)
             CompositionOpenings = compositionOpenings,
             FriOpenings = friOpenings,
         };
+    }
+
+    /// <summary>x^0 .. x^(count-1) as (A0, A1) pairs in one array.</summary>
+    private static ulong[] ExtPowers(GoldilocksExt2 x, int count)
+    {
+        var powers = GC.AllocateUninitializedArray<ulong>(2 * count);
+        var p = GoldilocksExt2.One;
+        for (var i = 0; i < count; i++)
+        {
+            powers[2 * i] = p.A0;
+            powers[2 * i + 1] = p.A1;
+            p *= x;
+        }
+        return powers;
+    }
+
+    /// <summary>sum_i c_i x^i from a table of powers of x: two multiply-adds per coefficient, one reduction at the end.</summary>
+    private static GoldilocksExt2 EvaluateWithPowers(ulong[] coefficients, ulong[] powers)
+    {
+        var a0 = default(Accumulator);
+        var a1 = default(Accumulator);
+        for (var i = 0; i < coefficients.Length; i++)
+        {
+            var c = coefficients[i];
+            a0.MulAdd(powers[2 * i], c);
+            a1.MulAdd(powers[2 * i + 1], c);
+        }
+        return new GoldilocksExt2(a0.Reduce(), a1.Reduce());
     }
 
     /// <summary>Checks shape, canonical values, assertions and every transition on the trace itself, naming the first failure.</summary>
@@ -306,7 +336,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
         return (coefficients, lde);
     }
 
-    private static GoldilocksExt2[] DeepComposition(AirContext ctx, ulong[][] traceLde, ulong[][] compositionLde, GoldilocksExt2 z, GoldilocksExt2 zNext,
+    private GoldilocksExt2[] DeepComposition(AirContext ctx, ulong[][] traceLde, ulong[][] compositionLde, GoldilocksExt2 z, GoldilocksExt2 zNext,
         GoldilocksExt2[] oodCurrent, GoldilocksExt2[] oodNext, GoldilocksExt2[] oodComposition, GoldilocksExt2[] gammas)
     {
         var width = ctx.TraceWidth;
@@ -324,45 +354,107 @@ public sealed class StarkProver(IProverBackend? backend = null)
         {
             c1 += gammas[2 * width + k] * oodComposition[k];
         }
+        // Coefficients as base words: per trace column (g_j.A0, g_j.A1, g'_j.A0, g'_j.A1); per composition
+        // column H = h0 + h1 u, gamma * H = (g0 h0 + W g1 h1) + (g1 h0 + g0 h1) u: (g0, W g1, g1, g0).
+        var traceGammas = new ulong[4 * width];
+        for (var j = 0; j < width; j++)
+        {
+            traceGammas[4 * j] = gammas[j].A0;
+            traceGammas[4 * j + 1] = gammas[j].A1;
+            traceGammas[4 * j + 2] = gammas[width + j].A0;
+            traceGammas[4 * j + 3] = gammas[width + j].A1;
+        }
+        var compositionGammas = new ulong[4 * columns];
+        for (var k = 0; k < columns; k++)
+        {
+            var g = gammas[2 * width + k];
+            compositionGammas[4 * k] = g.A0;
+            compositionGammas[4 * k + 1] = Goldilocks.Mul(GoldilocksExt2.W, g.A1);
+            compositionGammas[4 * k + 2] = g.A1;
+            compositionGammas[4 * k + 3] = g.A0;
+        }
         var result = new GoldilocksExt2[size];
         const int block = 1024;
         var blocks = (size + block - 1) / block;
         var omega = ctx.LdeGenerator;
-        Parallel.For(0, blocks, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
+        var handles = new System.Runtime.InteropServices.GCHandle[width + 2 * columns];
+        var pointers = new nint[width + 2 * columns];
+        try
         {
-            var start = b * block;
-            var count = Math.Min(block, size - start);
-            var (d1, d2) = s;
-            var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
-            for (var r = 0; r < count; r++)
+            for (var j = 0; j < handles.Length; j++)
             {
-                var xe = GoldilocksExt2.FromBase(x);
-                d1[r] = xe - z;
-                d2[r] = xe - zNext;
-                x = Goldilocks.Mul(x, omega);
+                var column = j < width ? traceLde[j] : compositionLde[j - width];
+                handles[j] = System.Runtime.InteropServices.GCHandle.Alloc(column, System.Runtime.InteropServices.GCHandleType.Pinned);
+                pointers[j] = handles[j].AddrOfPinnedObject();
             }
-            GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
-            GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
-            for (var r = 0; r < count; r++)
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
             {
-                var i = start + r;
-                var n1 = GoldilocksExt2.Zero;
-                var n2 = GoldilocksExt2.Zero;
-                for (var j = 0; j < width; j++)
+                var start = b * block;
+                var count = Math.Min(block, size - start);
+                var (d1, d2) = s;
+                var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
+                for (var r = 0; r < count; r++)
                 {
-                    var t = traceLde[j][i];
-                    n1 += GoldilocksExt2.MulBase(gammas[j], t);
-                    n2 += GoldilocksExt2.MulBase(gammas[width + j], t);
+                    var xe = GoldilocksExt2.FromBase(x);
+                    d1[r] = xe - z;
+                    d2[r] = xe - zNext;
+                    x = Goldilocks.Mul(x, omega);
                 }
-                for (var k = 0; k < columns; k++)
+                GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
+                GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
+                for (var r = 0; r < count; r++)
                 {
-                    n1 += gammas[2 * width + k] * new GoldilocksExt2(compositionLde[2 * k][i], compositionLde[2 * k + 1][i]);
+                    var (n1, n2) = DeepRow(pointers, traceGammas, compositionGammas, width, columns, start + r);
+                    result[start + r] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
                 }
-                result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
+                return s;
+            }, _ => { });
+        }
+        finally
+        {
+            foreach (var h in handles)
+            {
+                if (h.IsAllocated)
+                {
+                    h.Free();
+                }
             }
-            return s;
-        }, _ => { });
+        }
         return result;
+    }
+
+    /// <summary>sum_j gamma_j T_j(x_i) + sum_k gamma''_k H_k(x_i) and sum_j gamma'_j T_j(x_i), with one reduction per coordinate.</summary>
+    private static unsafe (GoldilocksExt2, GoldilocksExt2) DeepRow(nint[] pointers, ulong[] traceGammas, ulong[] compositionGammas, int width, int columns, int i)
+    {
+        var a0 = default(Accumulator);
+        var a1 = default(Accumulator);
+        var b0 = default(Accumulator);
+        var b1 = default(Accumulator);
+        fixed (nint* cols = pointers)
+        fixed (ulong* tg = traceGammas)
+        fixed (ulong* cg = compositionGammas)
+        {
+            for (var j = 0; j < width; j++)
+            {
+                var t = ((ulong*)cols[j])[i];
+                var g = tg + 4 * j;
+                a0.MulAdd(g[0], t);
+                a1.MulAdd(g[1], t);
+                b0.MulAdd(g[2], t);
+                b1.MulAdd(g[3], t);
+            }
+            for (var k = 0; k < columns; k++)
+            {
+                var h0 = ((ulong*)cols[width + 2 * k])[i];
+                var h1 = ((ulong*)cols[width + 2 * k + 1])[i];
+                var g = cg + 4 * k;
+                a0.MulAdd(g[0], h0);
+                a0.MulAdd(g[1], h1);
+                a1.MulAdd(g[2], h0);
+                a1.MulAdd(g[3], h1);
+            }
+        }
+        return (new GoldilocksExt2(a0.Reduce(), a1.Reduce()), new GoldilocksExt2(b0.Reduce(), b1.Reduce()));
     }
 
     /// <summary>Commits, draws a challenge and folds, layer by layer; returns the trees, the committed layers (as cosets, 2F words per row) and the remainder.</summary>
