@@ -317,7 +317,12 @@ public static class Ntt
         {
             var lo = a + g;
             var hi = lo + m;
-            for (var j = 0; j < m; j++)
+            // w^0 = 1: the first butterfly of every group needs no multiplication (1/m of them).
+            var u0 = lo[0];
+            var v0 = hi[0];
+            lo[0] = Goldilocks.Add(u0, v0);
+            hi[0] = Goldilocks.Sub(u0, v0);
+            for (var j = 1; j < m; j++)
             {
                 var u = lo[j];
                 var v = Goldilocks.Mul(hi[j], w[j]);
@@ -365,7 +370,11 @@ public static class Ntt
         {
             var lo = a + g;
             var hi = lo + m;
-            for (var j = 0; j < m; j++)
+            var u0 = lo[0];
+            var v0 = hi[0];
+            lo[0] = Goldilocks.Add(u0, v0);
+            hi[0] = Goldilocks.Sub(u0, v0);
+            for (var j = 1; j < m; j++)
             {
                 var u = lo[j];
                 var v = hi[j];
