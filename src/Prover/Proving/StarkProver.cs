@@ -137,7 +137,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
 
         // 4. DEEP composition over the LDE domain.
         var gammas = transcript.DrawExts(2 * ctx.TraceWidth + ctx.CompositionColumns);
-        var deep = DeepComposition(ctx, coefficients, compositionCoefficients, z, zNext, oodCurrent, oodNext, oodComposition, gammas);
+        var deep = DeepComposition(ctx, coefficients, compositionCoefficients, traceLde, compositionLde, z, zNext, oodCurrent, oodNext, oodComposition, gammas);
         clock.End("deep");
 
         // 5. FRI.
@@ -338,13 +338,14 @@ public sealed class StarkProver(IProverBackend? backend = null)
 
     /// <summary>
     /// DEEP composition sum_j gamma_j (T_j(x) - T_j(z))/(x - z) + gamma'_j (T_j(x) - T_j(zg))/(x - zg)
-    /// + sum_k gamma''_k (H_k(x) - H_k(z))/(x - z) over the LDE domain. The numerators' sums are
-    /// linear in the columns, so they are formed once on the n coefficients (F = sum gamma_j T_j +
-    /// sum gamma''_k H_k, G = sum gamma'_j T_j) and extended, instead of combining width values at
-    /// each of the blowup*n points: the same field values for a blowup-th of the multiplications.
+    /// + sum_k gamma''_k (H_k(x) - H_k(z))/(x - z) over the LDE domain. The numerators' sums
+    /// F = sum gamma_j T_j + sum gamma''_k H_k and G = sum gamma'_j T_j are linear in the columns:
+    /// for wide traces they are formed once on the n coefficients and extended (the same field
+    /// values for a blowup-th of the multiplications); for narrow ones, where four extensions would
+    /// cost more, at each LDE point.
     /// </summary>
-    private GoldilocksExt2[] DeepComposition(AirContext ctx, ulong[][] traceCoefficients, ulong[][] compositionCoefficients, GoldilocksExt2 z, GoldilocksExt2 zNext,
-        GoldilocksExt2[] oodCurrent, GoldilocksExt2[] oodNext, GoldilocksExt2[] oodComposition, GoldilocksExt2[] gammas)
+    private GoldilocksExt2[] DeepComposition(AirContext ctx, ulong[][] traceCoefficients, ulong[][] compositionCoefficients, ulong[][] traceLde, ulong[][] compositionLde,
+        GoldilocksExt2 z, GoldilocksExt2 zNext, GoldilocksExt2[] oodCurrent, GoldilocksExt2[] oodNext, GoldilocksExt2[] oodComposition, GoldilocksExt2[] gammas)
     {
         var width = ctx.TraceWidth;
         var columns = ctx.CompositionColumns;
@@ -381,36 +382,78 @@ public sealed class StarkProver(IProverBackend? backend = null)
             compositionGammas[4 * k + 2] = g.A1;
             compositionGammas[4 * k + 3] = g.A0;
         }
-
-        // F.A0, F.A1, G.A0, G.A1 as coefficient columns.
-        var combined = new ulong[4][];
-        for (var q = 0; q < 4; q++)
-        {
-            combined[q] = GC.AllocateUninitializedArray<ulong>(n);
-        }
-        const int rowsPerItem = 1024;
-        var handles = new System.Runtime.InteropServices.GCHandle[width + 2 * columns];
-        var pointers = new nint[width + 2 * columns];
+        // Per point the combination costs 4 multiply-adds per column; through the coefficients it
+        // costs a blowup-th of that plus four extensions, about 2 log2(n) multiplications per point.
+        var viaCoefficients = width + 2 * columns > 2 * ctx.LogTraceLength;
+        var pointColumns = viaCoefficients ? [.. traceCoefficients, .. compositionCoefficients] : traceLde.Concat(compositionLde).ToArray();
+        var result = new GoldilocksExt2[size];
+        var handles = new System.Runtime.InteropServices.GCHandle[pointColumns.Length];
+        var pointers = new nint[pointColumns.Length];
         try
         {
             for (var j = 0; j < handles.Length; j++)
             {
-                var column = j < width ? traceCoefficients[j] : compositionCoefficients[j - width];
-                handles[j] = System.Runtime.InteropServices.GCHandle.Alloc(column, System.Runtime.InteropServices.GCHandleType.Pinned);
+                handles[j] = System.Runtime.InteropServices.GCHandle.Alloc(pointColumns[j], System.Runtime.InteropServices.GCHandleType.Pinned);
                 pointers[j] = handles[j].AddrOfPinnedObject();
             }
-            Parallel.For(0, (n + rowsPerItem - 1) / rowsPerItem, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, item =>
+            ulong[][]? values = null;
+            if (viaCoefficients)
             {
-                var end = Math.Min(n, (item + 1) * rowsPerItem);
-                for (var i = item * rowsPerItem; i < end; i++)
+                // F.A0, F.A1, G.A0, G.A1 as coefficient columns, then extended.
+                var combined = new ulong[4][];
+                for (var q = 0; q < 4; q++)
                 {
-                    var (f, g) = DeepRow(pointers, traceGammas, compositionGammas, width, columns, i);
-                    combined[0][i] = f.A0;
-                    combined[1][i] = f.A1;
-                    combined[2][i] = g.A0;
-                    combined[3][i] = g.A1;
+                    combined[q] = GC.AllocateUninitializedArray<ulong>(n);
                 }
-            });
+                const int rowsPerItem = 1024;
+                Parallel.For(0, (n + rowsPerItem - 1) / rowsPerItem, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, item =>
+                {
+                    var end = Math.Min(n, (item + 1) * rowsPerItem);
+                    for (var i = item * rowsPerItem; i < end; i++)
+                    {
+                        var (f, g) = DeepRow(pointers, traceGammas, compositionGammas, width, columns, i);
+                        combined[0][i] = f.A0;
+                        combined[1][i] = f.A1;
+                        combined[2][i] = g.A0;
+                        combined[3][i] = g.A1;
+                    }
+                });
+                values = new ulong[4][];
+                for (var q = 0; q < 4; q++)
+                {
+                    values[q] = GC.AllocateUninitializedArray<ulong>(size);
+                }
+                Ntt.CosetExtendBatch(combined, ctx.Blowup, ctx.DomainShift, values, Parallelism);
+            }
+
+            const int block = 1024;
+            var blocks = (size + block - 1) / block;
+            var omega = ctx.LdeGenerator;
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
+            {
+                var start = b * block;
+                var count = Math.Min(block, size - start);
+                var (d1, d2) = s;
+                var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
+                for (var r = 0; r < count; r++)
+                {
+                    var xe = GoldilocksExt2.FromBase(x);
+                    d1[r] = xe - z;
+                    d2[r] = xe - zNext;
+                    x = Goldilocks.Mul(x, omega);
+                }
+                GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
+                GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
+                for (var r = 0; r < count; r++)
+                {
+                    var i = start + r;
+                    var (n1, n2) = values is null
+                        ? DeepRow(pointers, traceGammas, compositionGammas, width, columns, i)
+                        : (new GoldilocksExt2(values[0][i], values[1][i]), new GoldilocksExt2(values[2][i], values[3][i]));
+                    result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
+                }
+                return s;
+            }, _ => { });
         }
         finally
         {
@@ -422,41 +465,6 @@ public sealed class StarkProver(IProverBackend? backend = null)
                 }
             }
         }
-        var values = new ulong[4][];
-        for (var q = 0; q < 4; q++)
-        {
-            values[q] = GC.AllocateUninitializedArray<ulong>(size);
-        }
-        Ntt.CosetExtendBatch(combined, ctx.Blowup, ctx.DomainShift, values, Parallelism);
-
-        var result = new GoldilocksExt2[size];
-        const int block = 1024;
-        var blocks = (size + block - 1) / block;
-        var omega = ctx.LdeGenerator;
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
-        {
-            var start = b * block;
-            var count = Math.Min(block, size - start);
-            var (d1, d2) = s;
-            var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
-            for (var r = 0; r < count; r++)
-            {
-                var xe = GoldilocksExt2.FromBase(x);
-                d1[r] = xe - z;
-                d2[r] = xe - zNext;
-                x = Goldilocks.Mul(x, omega);
-            }
-            GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
-            GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
-            for (var r = 0; r < count; r++)
-            {
-                var i = start + r;
-                var n1 = new GoldilocksExt2(values[0][i], values[1][i]);
-                var n2 = new GoldilocksExt2(values[2][i], values[3][i]);
-                result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
-            }
-            return s;
-        }, _ => { });
         return result;
     }
 
