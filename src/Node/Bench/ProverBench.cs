@@ -25,6 +25,8 @@ internal static class ProverBench
         var path = new Option<bool>("--update") { Description = "also prove one account-tree update (the transfer AIR's building block)", DefaultValueFactory = _ => true };
         var txs = new Option<string>("--txs") { Description = "transfer AIR: prove random batches of these sizes, comma separated (e.g. 16,64,256); empty skips it", DefaultValueFactory = _ => "1" };
         var only = new Option<bool>("--transfers-only") { Description = "skip the Fibonacci, chain and update rows (with --txs)" };
+        var wideLog = new Option<int>("--wide-log") { Description = "also prove the synthetic wide AIR (degree-7 S-box per column) with 2^N rows; 0 skips it", DefaultValueFactory = _ => 15 };
+        var wideWidth = new Option<int>("--wide-width") { Description = "columns of the synthetic wide AIR", DefaultValueFactory = _ => 400 };
         var threads = new Option<int>("--threads") { Description = "prover threads (0 = all cores)", DefaultValueFactory = _ => 0 };
         var command = new Command("prover", "STARK prover and verifier on the Fibonacci and Poseidon2-chain AIRs: times, proof sizes, security.");
         command.Options.Add(minLog);
@@ -34,6 +36,8 @@ internal static class ProverBench
         command.Options.Add(path);
         command.Options.Add(txs);
         command.Options.Add(only);
+        command.Options.Add(wideLog);
+        command.Options.Add(wideWidth);
         command.SetAction(parse =>
         {
             var lo = Math.Clamp(parse.GetValue(minLog), 3, 22);
@@ -43,7 +47,7 @@ internal static class ProverBench
             var report = new BenchReport("prover");
             var table = report.AddTable($"STARK prover, CPU backend ({backend.Parallelism} threads), blowup {options.Blowup}, {options.Queries} queries, {options.GrindingBits} grinding bits, FRI folding {options.FoldingFactor}",
                 "air", "rows", "columns", "prove ms", "prove cpu s", "verify ms", "proof bytes", "security bits", "cpu");
-            var stages = report.AddTable("Prove time by stage (ms)", "air", "rows", "LDE", "trace commit", "composition", "OOD + DEEP", "FRI", "grind + open");
+            var stages = report.AddTable("Prove time by stage: wall ms / process CPU s", ["air", "rows", .. ProvingTimings.StageNames, "total"]);
             if (!TryParseSizes(parse.GetValue(txs), out var sizes))
             {
                 Console.Error.WriteLine($"--txs: comma-separated batch sizes from 1 to {Keel.Prover.Transfer.TransferAir.MaxTransfers}");
@@ -68,6 +72,13 @@ internal static class ProverBench
             {
                 var (air, trace) = RandomUpdate(7);
                 Run(table, stages, backend, options, air, trace);
+            }
+            var wide = parse.GetValue(wideLog);
+            if (wide > 0 && !skipEngine)
+            {
+                var rows = 1 << Math.Clamp(wide, 3, 20);
+                var width = Math.Clamp(parse.GetValue(wideWidth), 1, WideSyntheticAir.MaxWidth);
+                Run(table, stages, backend, options, new WideSyntheticAir(rows, width), WideSyntheticAir.BuildTrace(rows, width));
             }
             if (sizes.Count > 0)
             {
@@ -153,7 +164,8 @@ internal static class ProverBench
         var rows = $"2^{ctx.LogTraceLength}";
         table.AddRow(air.Name, rows, air.TraceWidth, proveMs, cpuSeconds, verifyMs, bytes.Length, ctx.SecurityBits, $"{cpu * 100:F0}%");
         var t = prover.LastTimings!;
-        stages.AddRow(air.Name, rows, t.Lde.TotalMilliseconds, t.TraceCommit.TotalMilliseconds, t.Composition.TotalMilliseconds, t.Deep.TotalMilliseconds, t.Fri.TotalMilliseconds, t.Queries.TotalMilliseconds);
+        static string Cell(TimeSpan wall, TimeSpan cpu) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{wall.TotalMilliseconds:F0} / {cpu.TotalSeconds:F2}");
+        stages.AddRow([air.Name, rows, .. t.Stages.Select(st => Cell(st.Wall, st.Cpu)), Cell(t.Total, t.TotalCpu)]);
         return new RunResult(proveMs, cpuSeconds, verifyMs, bytes.Length, ctx.SecurityBits);
     }
 }

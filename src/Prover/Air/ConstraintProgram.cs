@@ -153,110 +153,221 @@ public sealed class ConstraintProgram
 /// <summary>
 /// Base-field evaluation of a program over a block of rows of column-major data: row r's next row
 /// is r + NextStride (mod the column length), periodic column k at row r is periodic[k][r mod len].
-/// One instance per thread: it owns the register file.
+/// SSA registers are mapped onto a few reused slots (a register's slot is freed after its last
+/// read), so the register file of a wide AIR stays in the L1/L2 cache instead of streaming
+/// megabytes per block. One instance per thread: it owns the register file.
 /// </summary>
-public sealed class BlockEvaluator
+public sealed unsafe class BlockEvaluator
 {
     /// <summary>Rows per block: large enough to amortize the per-instruction loop, small enough for the register file to stay in cache.</summary>
     public const int BlockRows = 128;
 
     private readonly ConstraintProgram _program;
-    private readonly ulong[] _regs;
+    private readonly int[] _slot;          // physical slot of each instruction's register
+    private readonly int[]?[] _outputsAt;  // constraints whose value instruction i produces
+    private readonly ulong[] _regs;        // pinned: slots * BlockRows
+    private readonly ulong[] _sums;        // pinned: 6 * BlockRows lazy sums (lo, hi, top) for A0 and A1
 
     public BlockEvaluator(ConstraintProgram program)
     {
         _program = program;
-        _regs = new ulong[program.Instructions.Length * BlockRows];
+        var ins = program.Instructions;
+        var lastUse = new int[ins.Length];
+        Array.Fill(lastUse, -1);
+        for (var i = 0; i < ins.Length; i++)
+        {
+            if (ins[i].Op is OpCode.Add or OpCode.Sub or OpCode.Mul)
+            {
+                lastUse[ins[i].A] = i;
+                lastUse[ins[i].B] = i;
+            }
+        }
+        _slot = new int[ins.Length];
+        var free = new Stack<int>();
+        var slots = 0;
+        for (var i = 0; i < ins.Length; i++)
+        {
+            _slot[i] = free.Count > 0 ? free.Pop() : slots++;
+            if (ins[i].Op is OpCode.Add or OpCode.Sub or OpCode.Mul)
+            {
+                if (lastUse[ins[i].A] == i)
+                {
+                    free.Push(_slot[ins[i].A]);
+                }
+                if (ins[i].B != ins[i].A && lastUse[ins[i].B] == i)
+                {
+                    free.Push(_slot[ins[i].B]);
+                }
+            }
+            if (lastUse[i] < 0)
+            {
+                // Never read: only an output; handled within instruction i, so the slot is free after it.
+                free.Push(_slot[i]);
+            }
+        }
+        SlotCount = Math.Max(1, slots);
+        var outputs = program.Outputs;
+        var lists = new List<int>?[ins.Length];
+        for (var c = 0; c < outputs.Length; c++)
+        {
+            (lists[outputs[c]] ??= []).Add(c);
+        }
+        _outputsAt = new int[]?[ins.Length];
+        for (var i = 0; i < ins.Length; i++)
+        {
+            _outputsAt[i] = lists[i]?.ToArray();
+        }
+        _regs = GC.AllocateArray<ulong>(SlotCount * BlockRows, pinned: true);
+        _sums = GC.AllocateArray<ulong>(6 * BlockRows, pinned: true);
     }
+
+    /// <summary>Register slots after reuse (the register file is SlotCount x BlockRows words).</summary>
+    public int SlotCount { get; }
 
     /// <summary>Writes constraint c at row start+r to output[c * BlockRows + r] for r &lt; count (count &lt;= BlockRows).</summary>
     public void Evaluate(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count, Span<ulong> output)
     {
-        if (count > BlockRows)
+        if (count > BlockRows || output.Length < _program.ConstraintCount * BlockRows)
         {
             throw new ArgumentOutOfRangeException(nameof(count));
         }
-        var ins = _program.Instructions;
-        var regs = _regs.AsSpan();
-        for (var i = 0; i < ins.Length; i++)
+        fixed (ulong* o = output)
         {
-            var dst = regs.Slice(i * BlockRows, count);
-            var op = ins[i];
-            switch (op.Op)
+            Run(columns, nextStride, periodic, publicInputs, start, count, o, null, null);
+        }
+    }
+
+    /// <summary>
+    /// The random linear combination sum_c coefficient_c * C_c(row) for rows start..start+count-1,
+    /// with extension coefficients given as base pairs: writes its coordinates to sumA0[r], sumA1[r].
+    /// </summary>
+    public void EvaluateCombined(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
+        ReadOnlySpan<ulong> coefficientsA0, ReadOnlySpan<ulong> coefficientsA1, Span<ulong> sumA0, Span<ulong> sumA1)
+    {
+        var constraints = _program.ConstraintCount;
+        if (count > BlockRows || coefficientsA0.Length < constraints || coefficientsA1.Length < constraints || sumA0.Length < count || sumA1.Length < count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count));
+        }
+        Array.Clear(_sums);
+        fixed (ulong* c0 = coefficientsA0)
+        fixed (ulong* c1 = coefficientsA1)
+        {
+            Run(columns, nextStride, periodic, publicInputs, start, count, null, c0, c1);
+        }
+        fixed (ulong* sums = _sums)
+        {
+            for (var r = 0; r < count; r++)
             {
-                case OpCode.LoadCur:
-                    columns[op.A].AsSpan(start, count).CopyTo(dst);
-                    break;
-                case OpCode.LoadNext:
-                {
-                    var col = columns[op.A];
-                    var n = col.Length;
-                    var from = start + nextStride;
-                    if (from + count <= n)
-                    {
-                        col.AsSpan(from, count).CopyTo(dst);
-                    }
-                    else
-                    {
-                        for (var r = 0; r < count; r++)
-                        {
-                            dst[r] = col[(from + r) & (n - 1)];
-                        }
-                    }
-                    break;
-                }
-                case OpCode.LoadPeriodic:
-                {
-                    var p = periodic[op.A];
-                    var mask = p.Length - 1;
-                    for (var r = 0; r < count; r++)
-                    {
-                        dst[r] = p[(start + r) & mask];
-                    }
-                    break;
-                }
-                case OpCode.LoadPublic:
-                    dst.Fill(publicInputs[op.A]);
-                    break;
-                case OpCode.LoadConst:
-                    dst.Fill(op.Value);
-                    break;
-                case OpCode.Add:
-                {
-                    var a = regs.Slice(op.A * BlockRows, count);
-                    var b = regs.Slice(op.B * BlockRows, count);
-                    for (var r = 0; r < count; r++)
-                    {
-                        dst[r] = Goldilocks.Add(a[r], b[r]);
-                    }
-                    break;
-                }
-                case OpCode.Sub:
-                {
-                    var a = regs.Slice(op.A * BlockRows, count);
-                    var b = regs.Slice(op.B * BlockRows, count);
-                    for (var r = 0; r < count; r++)
-                    {
-                        dst[r] = Goldilocks.Sub(a[r], b[r]);
-                    }
-                    break;
-                }
-                default:
-                {
-                    var a = regs.Slice(op.A * BlockRows, count);
-                    var b = regs.Slice(op.B * BlockRows, count);
-                    for (var r = 0; r < count; r++)
-                    {
-                        dst[r] = Goldilocks.Mul(a[r], b[r]);
-                    }
-                    break;
-                }
+                sumA0[r] = Polynomials.Accumulator.Reduce(sums[2 * BlockRows + r], sums[BlockRows + r], sums[r]);
+                sumA1[r] = Polynomials.Accumulator.Reduce(sums[5 * BlockRows + r], sums[4 * BlockRows + r], sums[3 * BlockRows + r]);
             }
         }
-        var outputs = _program.Outputs;
-        for (var c = 0; c < outputs.Length; c++)
+    }
+
+    private void Run(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
+        ulong* output, ulong* coefficientsA0, ulong* coefficientsA1)
+    {
+        var ins = _program.Instructions;
+        fixed (ulong* regs = _regs)
+        fixed (ulong* sums = _sums)
         {
-            regs.Slice(outputs[c] * BlockRows, count).CopyTo(output.Slice(c * BlockRows, count));
+            for (var i = 0; i < ins.Length; i++)
+            {
+                var dst = regs + _slot[i] * BlockRows;
+                var op = ins[i];
+                switch (op.Op)
+                {
+                    case OpCode.LoadCur:
+                        columns[op.A].AsSpan(start, count).CopyTo(new Span<ulong>(dst, count));
+                        break;
+                    case OpCode.LoadNext:
+                    {
+                        var col = columns[op.A];
+                        var n = col.Length;
+                        var from = start + nextStride;
+                        if (from + count <= n)
+                        {
+                            col.AsSpan(from, count).CopyTo(new Span<ulong>(dst, count));
+                        }
+                        else
+                        {
+                            for (var r = 0; r < count; r++)
+                            {
+                                dst[r] = col[(from + r) & (n - 1)];
+                            }
+                        }
+                        break;
+                    }
+                    case OpCode.LoadPeriodic:
+                    {
+                        var p = periodic[op.A];
+                        var mask = p.Length - 1;
+                        for (var r = 0; r < count; r++)
+                        {
+                            dst[r] = p[(start + r) & mask];
+                        }
+                        break;
+                    }
+                    case OpCode.LoadPublic:
+                        new Span<ulong>(dst, count).Fill(publicInputs[op.A]);
+                        break;
+                    case OpCode.LoadConst:
+                        new Span<ulong>(dst, count).Fill(op.Value);
+                        break;
+                    case OpCode.Add:
+                    {
+                        var a = regs + _slot[op.A] * BlockRows;
+                        var b = regs + _slot[op.B] * BlockRows;
+                        for (var r = 0; r < count; r++)
+                        {
+                            dst[r] = Goldilocks.Add(a[r], b[r]);
+                        }
+                        break;
+                    }
+                    case OpCode.Sub:
+                    {
+                        var a = regs + _slot[op.A] * BlockRows;
+                        var b = regs + _slot[op.B] * BlockRows;
+                        for (var r = 0; r < count; r++)
+                        {
+                            dst[r] = Goldilocks.Sub(a[r], b[r]);
+                        }
+                        break;
+                    }
+                    default:
+                    {
+                        var a = regs + _slot[op.A] * BlockRows;
+                        var b = regs + _slot[op.B] * BlockRows;
+                        for (var r = 0; r < count; r++)
+                        {
+                            dst[r] = Goldilocks.Mul(a[r], b[r]);
+                        }
+                        break;
+                    }
+                }
+                var produced = _outputsAt[i];
+                if (produced is null)
+                {
+                    continue;
+                }
+                foreach (var c in produced)
+                {
+                    if (output != null)
+                    {
+                        Buffer.MemoryCopy(dst, output + c * BlockRows, count * 8L, count * 8L);
+                        continue;
+                    }
+                    var k0 = coefficientsA0[c];
+                    var k1 = coefficientsA1[c];
+                    for (var r = 0; r < count; r++)
+                    {
+                        var v = dst[r];
+                        Polynomials.Accumulator.MulAdd(sums + r, sums + BlockRows + r, sums + 2 * BlockRows + r, k0, v);
+                        Polynomials.Accumulator.MulAdd(sums + 3 * BlockRows + r, sums + 4 * BlockRows + r, sums + 5 * BlockRows + r, k1, v);
+                    }
+                }
+            }
         }
     }
 }

@@ -91,6 +91,308 @@ public static class Ntt
         return result;
     }
 
+    /// <summary>
+    /// Low-degree extension of many columns of one length n: each column is interpolated over the
+    /// subgroup of order n (overwritten with its coefficients, natural order) and evaluated on
+    /// shift*&lt;w_(n*blowup)&gt; into <paramref name="outputs"/>[c] (length n*blowup). Columns run in
+    /// parallel, each on one thread, so the result does not depend on the parallelism.
+    /// </summary>
+    public static void LowDegreeExtendBatch(ulong[][] columns, int blowup, ulong shift, ulong[][] outputs, int parallelism = 0)
+    {
+        var n = CheckBatch(columns, blowup, outputs);
+        if (n == 0)
+        {
+            return;
+        }
+        var logN = LogSize(n);
+        var plan = new CosetPlan(n, blowup, shift, Goldilocks.Inverse((ulong)n));
+        var inverseTwiddles = Twiddles(Goldilocks.Inverse(Goldilocks.RootOfUnity(logN)), logN, cache: true);
+        var nInverse = Goldilocks.Inverse((ulong)n);
+        ForEachColumn(columns.Length, n * blowup, parallelism, (c, scratch) =>
+        {
+            var column = columns[c];
+            unsafe
+            {
+                fixed (ulong* a = column)
+                fixed (ulong* itw = inverseTwiddles)
+                fixed (ulong* t = scratch)
+                fixed (ulong* o = outputs[c])
+                {
+                    // DIF leaves n * coefficients in bit-reversed order: exactly the DIT's input order,
+                    // and the 1/n is folded into the coset scaling.
+                    Dif(a, logN, itw);
+                    plan.Extend(a, t, o);
+                    // Natural-order coefficients for the caller (out-of-domain evaluation).
+                    for (var i = 0; i < n; i++)
+                    {
+                        a[i] = Goldilocks.Mul(a[i], nInverse);
+                    }
+                    BitReverseInPlace(a, logN);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Evaluates polynomials given by their coefficients (natural order, length n each, not
+    /// modified) on shift*&lt;w_(n*blowup)&gt; into <paramref name="outputs"/>; parallel across columns.
+    /// </summary>
+    public static void CosetExtendBatch(ulong[][] coefficients, int blowup, ulong shift, ulong[][] outputs, int parallelism = 0)
+    {
+        var n = CheckBatch(coefficients, blowup, outputs);
+        if (n == 0)
+        {
+            return;
+        }
+        var logN = LogSize(n);
+        var plan = new CosetPlan(n, blowup, shift, 1);
+        ForEachColumn(coefficients.Length, n * blowup + n, parallelism, (c, scratch) =>
+        {
+            unsafe
+            {
+                fixed (ulong* a = coefficients[c])
+                fixed (ulong* t = scratch)
+                fixed (ulong* o = outputs[c])
+                {
+                    var reversed = t + (long)n * blowup;
+                    var shiftBits = 64 - logN;
+                    for (var i = 0; i < n; i++)
+                    {
+                        reversed[i] = a[logN == 0 ? 0 : (int)(ReverseBits((ulong)i) >> shiftBits)];
+                    }
+                    plan.Extend(reversed, t, o);
+                }
+            }
+        });
+    }
+
+    private static int CheckBatch(ulong[][] columns, int blowup, ulong[][] outputs)
+    {
+        if (blowup < 1 || !IsPowerOfTwo(blowup))
+        {
+            throw new ArgumentOutOfRangeException(nameof(blowup), blowup, "blowup must be a power of two");
+        }
+        if (outputs.Length != columns.Length)
+        {
+            throw new ArgumentException("one output per column", nameof(outputs));
+        }
+        if (columns.Length == 0)
+        {
+            return 0;
+        }
+        var n = columns[0].Length;
+        LogSize(n);
+        LogSize(n * blowup);
+        for (var c = 0; c < columns.Length; c++)
+        {
+            if (columns[c].Length != n || outputs[c].Length != n * blowup)
+            {
+                throw new ArgumentException($"column {c}: every column has {n} values and every output {n * blowup}");
+            }
+        }
+        return n;
+    }
+
+    /// <summary>Runs body(column, scratch) for every column, on at most <paramref name="parallelism"/> threads with one scratch buffer each.</summary>
+    private static void ForEachColumn(int count, int scratchWords, int parallelism, Action<int, ulong[]> body)
+    {
+        parallelism = parallelism <= 0 ? DefaultParallelism : parallelism;
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = parallelism },
+            () => GC.AllocateUninitializedArray<ulong>(scratchWords),
+            (c, _, scratch) =>
+            {
+                body(c, scratch);
+                return scratch;
+            },
+            _ => { });
+    }
+
+    /// <summary>
+    /// Coset extension of bit-reversed coefficients as <c>blowup</c> size-n transforms, one per
+    /// coset s*w_(nb)^k*&lt;w_n&gt; (cache-sized, unlike one transform of size n*blowup): point
+    /// s*w_(nb)^(b*j + k) is coset k's j-th value.
+    /// </summary>
+    private sealed class CosetPlan
+    {
+        private readonly int _n;
+        private readonly int _logN;
+        private readonly int _blowup;
+        private readonly ulong[] _scale; // [k * n + p] = factor * (s w_(nb)^k)^rev(p)
+        private readonly ulong[] _twiddles;
+
+        public CosetPlan(int n, int blowup, ulong shift, ulong factor)
+        {
+            _n = n;
+            _blowup = blowup;
+            _logN = LogSize(n);
+            var logSize = LogSize(n * blowup);
+            _twiddles = Twiddles(Goldilocks.RootOfUnity(_logN), _logN, cache: true);
+            _scale = GC.AllocateUninitializedArray<ulong>(n * blowup);
+            var omega = Goldilocks.RootOfUnity(logSize);
+            var natural = new ulong[n];
+            var cosetShift = shift;
+            var shiftBits = 64 - _logN;
+            for (var k = 0; k < blowup; k++)
+            {
+                Goldilocks.Powers(factor, cosetShift, natural);
+                var row = _scale.AsSpan(k * n, n);
+                for (var p = 0; p < n; p++)
+                {
+                    row[p] = natural[_logN == 0 ? 0 : (int)(ReverseBits((ulong)p) >> shiftBits)];
+                }
+                cosetShift = Goldilocks.Mul(cosetShift, omega);
+            }
+        }
+
+        /// <summary>coefficients: n values in bit-reversed order; scratch: n*blowup words; output: n*blowup values in natural order.</summary>
+        public unsafe void Extend(ulong* coefficients, ulong* scratch, ulong* output)
+        {
+            var n = _n;
+            var b = _blowup;
+            fixed (ulong* scale = _scale)
+            fixed (ulong* tw = _twiddles)
+            {
+                for (var k = 0; k < b; k++)
+                {
+                    var t = scratch + (long)k * n;
+                    var sk = scale + (long)k * n;
+                    for (var p = 0; p < n; p++)
+                    {
+                        t[p] = Goldilocks.Mul(coefficients[p], sk[p]);
+                    }
+                    Dit(t, _logN, tw);
+                }
+                if (b == 1)
+                {
+                    Buffer.MemoryCopy(scratch, output, (long)n * 8, (long)n * 8);
+                    return;
+                }
+                var o = output;
+                for (var j = 0; j < n; j++)
+                {
+                    for (var k = 0; k < b; k++)
+                    {
+                        *o++ = scratch[(long)k * n + j];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Decimation in time: bit-reversed input, natural-order output; tw as built by <see cref="Twiddles"/>.</summary>
+    private static unsafe void Dit(ulong* a, int logN, ulong* tw)
+    {
+        var n = 1 << logN;
+        var blockSize = Math.Min(n, 1 << LogBlockSize);
+        for (var start = 0; start < n; start += blockSize)
+        {
+            var block = a + start;
+            for (var m = 1; m < blockSize; m <<= 1)
+            {
+                DitLayer(block, blockSize, m, tw);
+            }
+        }
+        for (var m = blockSize; m < n; m <<= 1)
+        {
+            DitLayer(a, n, m, tw);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void DitLayer(ulong* a, int length, int m, ulong* tw)
+    {
+        if (m == 1)
+        {
+            for (var g = 0; g < length; g += 2)
+            {
+                var u = a[g];
+                var v = a[g + 1];
+                a[g] = Goldilocks.Add(u, v);
+                a[g + 1] = Goldilocks.Sub(u, v);
+            }
+            return;
+        }
+        var w = tw + m;
+        for (var g = 0; g < length; g += 2 * m)
+        {
+            var lo = a + g;
+            var hi = lo + m;
+            // w^0 = 1: the first butterfly of every group needs no multiplication (1/m of them).
+            var u0 = lo[0];
+            var v0 = hi[0];
+            lo[0] = Goldilocks.Add(u0, v0);
+            hi[0] = Goldilocks.Sub(u0, v0);
+            for (var j = 1; j < m; j++)
+            {
+                var u = lo[j];
+                var v = Goldilocks.Mul(hi[j], w[j]);
+                lo[j] = Goldilocks.Add(u, v);
+                hi[j] = Goldilocks.Sub(u, v);
+            }
+        }
+    }
+
+    /// <summary>Decimation in frequency: natural input, bit-reversed output; tw as built by <see cref="Twiddles"/>.</summary>
+    private static unsafe void Dif(ulong* a, int logN, ulong* tw)
+    {
+        var n = 1 << logN;
+        var blockSize = Math.Min(n, 1 << LogBlockSize);
+        for (var m = n >> 1; m >= blockSize; m >>= 1)
+        {
+            DifLayer(a, n, m, tw);
+        }
+        for (var start = 0; start < n; start += blockSize)
+        {
+            var block = a + start;
+            for (var m = Math.Min(blockSize, n) >> 1; m >= 1; m >>= 1)
+            {
+                DifLayer(block, blockSize, m, tw);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void DifLayer(ulong* a, int length, int m, ulong* tw)
+    {
+        if (m == 1)
+        {
+            for (var g = 0; g < length; g += 2)
+            {
+                var u = a[g];
+                var v = a[g + 1];
+                a[g] = Goldilocks.Add(u, v);
+                a[g + 1] = Goldilocks.Sub(u, v);
+            }
+            return;
+        }
+        var w = tw + m;
+        for (var g = 0; g < length; g += 2 * m)
+        {
+            var lo = a + g;
+            var hi = lo + m;
+            var u0 = lo[0];
+            var v0 = hi[0];
+            lo[0] = Goldilocks.Add(u0, v0);
+            hi[0] = Goldilocks.Sub(u0, v0);
+            for (var j = 1; j < m; j++)
+            {
+                var u = lo[j];
+                var v = hi[j];
+                lo[j] = Goldilocks.Add(u, v);
+                hi[j] = Goldilocks.Mul(Goldilocks.Sub(u, v), w[j]);
+            }
+        }
+    }
+
+    private static unsafe void BitReverseInPlace(ulong* a, int logN)
+    {
+        if (logN == 0)
+        {
+            return;
+        }
+        SwapRange(a, 0, 1 << logN, 64 - logN);
+    }
+
     /// <summary>Horner evaluation of a base-field polynomial at an extension point.</summary>
     public static GoldilocksExt2 EvaluateAt(ReadOnlySpan<ulong> coefficients, GoldilocksExt2 x)
     {

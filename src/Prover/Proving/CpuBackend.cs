@@ -18,8 +18,10 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
         var result = new ulong[columns.Length][];
         for (var c = 0; c < columns.Length; c++)
         {
-            result[c] = Ntt.LowDegreeExtend(columns[c], blowup, shift, Parallelism);
+            // Every word is written by the extension: no need to zero gigabytes first.
+            result[c] = GC.AllocateUninitializedArray<ulong>(columns[c].Length * blowup);
         }
+        Ntt.LowDegreeExtendBatch(columns, blowup, shift, result, Parallelism);
         return result;
     }
 
@@ -66,15 +68,27 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
         const int stride = BlockEvaluator.BlockRows;
         var blocks = size / blockRows;
         var publics = ctx.Air.PublicInputs;
+        var alpha0 = new ulong[constraintCount];
+        var alpha1 = new ulong[constraintCount];
+        for (var c = 0; c < constraintCount; c++)
+        {
+            alpha0[c] = transitionCoefficients[c].A0;
+            alpha1[c] = transitionCoefficients[c].A1;
+        }
+        var assertionColumns = new ulong[assertions.Count][];
+        for (var a = 0; a < assertions.Count; a++)
+        {
+            assertionColumns[a] = traceLde[assertions[a].Column];
+        }
 
         Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
-            () => new Scratch(ctx.Program, constraintCount, rowPoints.Length),
+            () => new Scratch(ctx.Program, rowPoints.Length),
             (block, _, s) =>
             {
                 var start = block * blockRows;
                 if (constraintCount > 0)
                 {
-                    s.Evaluator.Evaluate(traceLde, blowup, periodicLde, publics, start, blockRows, s.Values);
+                    s.Evaluator.EvaluateCombined(traceLde, blowup, periodicLde, publics, start, blockRows, alpha0, alpha1, s.Sum0, s.Sum1);
                 }
                 // Domain points of the block, then 1/(x - g^row) for each asserted row by one batch inversion.
                 var x = Goldilocks.Mul(shift, Goldilocks.Pow(omega, (ulong)start));
@@ -85,7 +99,7 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
                 }
                 for (var g = 0; g < rowPoints.Length; g++)
                 {
-                    var span = s.RowInverses.AsSpan(g * blockRows, blockRows);
+                    var span = s.RowInverses.AsSpan(g * stride, blockRows);
                     for (var r = 0; r < blockRows; r++)
                     {
                         span[r] = Goldilocks.Sub(s.X[r], rowPoints[g]);
@@ -94,21 +108,24 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
                 }
                 for (var r = 0; r < blockRows; r++)
                 {
-                    var acc = GoldilocksExt2.Zero;
-                    for (var c = 0; c < constraintCount; c++)
-                    {
-                        acc += GoldilocksExt2.MulBase(transitionCoefficients[c], s.Values[c * stride + r]);
-                    }
                     var i = start + r;
                     var divisorInverse = Goldilocks.Mul(Goldilocks.Sub(s.X[r], lastRow), zInverse[i & (blowup - 1)]);
-                    acc = GoldilocksExt2.MulBase(acc, divisorInverse);
+                    var acc0 = default(Accumulator);
+                    var acc1 = default(Accumulator);
+                    if (constraintCount > 0)
+                    {
+                        acc0.MulAdd(s.Sum0[r], divisorInverse);
+                        acc1.MulAdd(s.Sum1[r], divisorInverse);
+                    }
                     for (var a = 0; a < assertions.Count; a++)
                     {
-                        var numerator = Goldilocks.Sub(traceLde[assertions[a].Column][i], assertions[a].Value);
-                        var quotient = Goldilocks.Mul(numerator, s.RowInverses[assertionGroup[a] * blockRows + r]);
-                        acc += GoldilocksExt2.MulBase(assertionCoefficients[a], quotient);
+                        var numerator = Goldilocks.Sub(assertionColumns[a][i], assertions[a].Value);
+                        var quotient = Goldilocks.Mul(numerator, s.RowInverses[assertionGroup[a] * stride + r]);
+                        var beta = assertionCoefficients[a];
+                        acc0.MulAdd(beta.A0, quotient);
+                        acc1.MulAdd(beta.A1, quotient);
                     }
-                    result[i] = acc;
+                    result[i] = new GoldilocksExt2(acc0.Reduce(), acc1.Reduce());
                 }
                 return s;
             },
@@ -116,10 +133,11 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
         return result;
     }
 
-    private sealed class Scratch(ConstraintProgram program, int constraints, int rowGroups)
+    private sealed class Scratch(ConstraintProgram program, int rowGroups)
     {
         public readonly BlockEvaluator Evaluator = new(program);
-        public readonly ulong[] Values = new ulong[Math.Max(1, constraints) * BlockEvaluator.BlockRows];
+        public readonly ulong[] Sum0 = new ulong[BlockEvaluator.BlockRows];
+        public readonly ulong[] Sum1 = new ulong[BlockEvaluator.BlockRows];
         public readonly ulong[] X = new ulong[BlockEvaluator.BlockRows];
         public readonly ulong[] RowInverses = new ulong[Math.Max(1, rowGroups) * BlockEvaluator.BlockRows];
     }

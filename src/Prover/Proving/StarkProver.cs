@@ -11,8 +11,48 @@ namespace Keel.Prover.Proving;
 /// <summary>The trace does not satisfy the AIR (the prover checks before spending time on a proof).</summary>
 public sealed class TraceException(string message) : Exception(message);
 
-/// <summary>Wall time of each proving stage, for benchmarks and logs.</summary>
-public sealed record ProvingTimings(TimeSpan Lde, TimeSpan TraceCommit, TimeSpan Composition, TimeSpan Deep, TimeSpan Fri, TimeSpan Queries, TimeSpan Total);
+/// <summary>One proving stage: wall time and the CPU time the whole process spent meanwhile (all threads).</summary>
+public sealed record StageTiming(string Name, TimeSpan Wall, TimeSpan Cpu);
+
+/// <summary>Wall and CPU time of each proving stage in order, for benchmarks and logs.</summary>
+public sealed record ProvingTimings(IReadOnlyList<StageTiming> Stages, TimeSpan Total, TimeSpan TotalCpu)
+{
+    /// <summary>Stage names in the order <see cref="StarkProver"/> reports them.</summary>
+    public static readonly string[] StageNames = ["lde", "trace commit", "composition eval", "composition split", "composition commit", "ood", "deep", "fri", "grind", "open"];
+}
+
+/// <summary>Records consecutive stages' wall and process CPU time.</summary>
+internal sealed class StageClock
+{
+    private readonly List<StageTiming> _stages = new(ProvingTimings.StageNames.Length);
+    private readonly Stopwatch _total = Stopwatch.StartNew();
+    private readonly TimeSpan _cpuStart = CpuNow();
+    private TimeSpan _wallMark;
+    private TimeSpan _cpuMark;
+
+    public StageClock()
+    {
+        _cpuMark = _cpuStart;
+    }
+
+    private static TimeSpan CpuNow()
+    {
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime;
+    }
+
+    /// <summary>Ends the current stage (which began at the previous call or at construction).</summary>
+    public void End(string name)
+    {
+        var wall = _total.Elapsed;
+        var cpu = CpuNow();
+        _stages.Add(new StageTiming(name, wall - _wallMark, cpu - _cpuMark));
+        _wallMark = wall;
+        _cpuMark = cpu;
+    }
+
+    public ProvingTimings Finish() => new(_stages, _total.Elapsed, CpuNow() - _cpuStart);
+}
 
 /// <summary>
 /// The STARK prover: trace LDE and commitment, constraint composition, out-of-domain frame, DEEP
@@ -26,6 +66,9 @@ public sealed class StarkProver(IProverBackend? backend = null)
 
     private readonly IProverBackend _backend = backend ?? new CpuBackend();
 
+    /// <summary>Threads for the prover's own parallel loops: the CPU backend's setting, else every core.</summary>
+    private int Parallelism => _backend is CpuBackend cpu ? cpu.Parallelism : Environment.ProcessorCount;
+
     public ProvingTimings? LastTimings { get; private set; }
 
     /// <summary>Tests only: skip the trace check and drop what exceeds the degree bound, to build forged proofs.</summary>
@@ -35,7 +78,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
     /// <param name="prover">The prover's address, bound into the transcript.</param>
     public StarkProof Prove(IAir air, ulong[][] trace, Address prover, ProofOptions? options = null)
     {
-        var total = Stopwatch.StartNew();
+        var clock = new StageClock();
         var ctx = new AirContext(air, options ?? ProofOptions.Default);
         if (!ForgeForTests)
         {
@@ -47,64 +90,64 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var transcript = Protocol.Begin(ctx, prover);
 
         // 1. Trace LDE and commitment.
-        var sw = Stopwatch.StartNew();
         var coefficients = new ulong[trace.Length][];
         for (var c = 0; c < trace.Length; c++)
         {
             coefficients[c] = (ulong[])trace[c].Clone();
         }
         var traceLde = _backend.ExtendColumns(coefficients, ctx.Blowup, shift);
-        var lde = sw.Elapsed;
-        sw.Restart();
+        clock.End("lde");
         var traceTree = _backend.Commit(new ColumnRows(traceLde));
         transcript.Absorb(traceTree.Root.Bytes);
-        var traceCommit = sw.Elapsed;
+        clock.End("trace commit");
 
         // 2. Constraint composition, split into columns of degree < n, extended and committed.
-        sw.Restart();
         var alphas = transcript.DrawExts(ctx.Program.ConstraintCount);
         var betas = transcript.DrawExts(air.Assertions.Count);
         var composition = _backend.EvaluateComposition(ctx, traceLde, alphas, betas);
+        clock.End("composition eval");
         var (compositionCoefficients, compositionLde) = SplitComposition(ctx, composition);
+        clock.End("composition split");
         var compositionTree = _backend.Commit(new ColumnRows(compositionLde));
         transcript.Absorb(compositionTree.Root.Bytes);
-        var compositionTime = sw.Elapsed;
+        clock.End("composition commit");
 
         // 3. Out-of-domain frame.
-        sw.Restart();
         var z = Protocol.DrawOodPoint(transcript, ctx);
         var zNext = GoldilocksExt2.MulBase(z, ctx.TraceGenerator);
+        var zPowers = ExtPowers(z, n);
+        var zNextPowers = ExtPowers(zNext, n);
         var oodCurrent = new GoldilocksExt2[ctx.TraceWidth];
         var oodNext = new GoldilocksExt2[ctx.TraceWidth];
-        Parallel.For(0, ctx.TraceWidth, c =>
+        Parallel.For(0, ctx.TraceWidth, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, c =>
         {
-            oodCurrent[c] = Ntt.EvaluateAt(coefficients[c], z);
-            oodNext[c] = Ntt.EvaluateAt(coefficients[c], zNext);
+            oodCurrent[c] = EvaluateWithPowers(coefficients[c], zPowers);
+            oodNext[c] = EvaluateWithPowers(coefficients[c], zNextPowers);
         });
         var oodComposition = new GoldilocksExt2[ctx.CompositionColumns];
         var u = new GoldilocksExt2(0, 1);
         for (var k = 0; k < oodComposition.Length; k++)
         {
-            oodComposition[k] = Ntt.EvaluateAt(compositionCoefficients[2 * k], z) + u * Ntt.EvaluateAt(compositionCoefficients[2 * k + 1], z);
+            oodComposition[k] = EvaluateWithPowers(compositionCoefficients[2 * k], zPowers) + u * EvaluateWithPowers(compositionCoefficients[2 * k + 1], zPowers);
         }
         transcript.AbsorbExt(oodCurrent);
         transcript.AbsorbExt(oodNext);
         transcript.AbsorbExt(oodComposition);
+        clock.End("ood");
 
         // 4. DEEP composition over the LDE domain.
         var gammas = transcript.DrawExts(2 * ctx.TraceWidth + ctx.CompositionColumns);
-        var deep = DeepComposition(ctx, traceLde, compositionLde, z, zNext, oodCurrent, oodNext, oodComposition, gammas);
-        var deepTime = sw.Elapsed;
+        var deep = DeepComposition(ctx, coefficients, compositionCoefficients, traceLde, compositionLde, z, zNext, oodCurrent, oodNext, oodComposition, gammas);
+        clock.End("deep");
 
         // 5. FRI.
-        sw.Restart();
         var (friTrees, friLayers, remainder) = Fri(ctx, deep, transcript);
-        var fri = sw.Elapsed;
+        clock.End("fri");
 
         // 6. Grinding and queries.
-        sw.Restart();
         var nonce = Grind(transcript.Seed.ToArray(), ctx.Options.GrindingBits);
         transcript.AbsorbUInt64(nonce);
+        clock.End("grind");
         var positions = Protocol.SortedDistinct(transcript.DrawPositions(ctx.Options.Queries, size));
         var traceOpenings = Open(traceTree, traceLde, positions);
         var compositionOpenings = Open(compositionTree, compositionLde, positions);
@@ -116,8 +159,8 @@ public sealed class StarkProver(IProverBackend? backend = null)
             current = Protocol.SortedDistinct(current.Select(p => p % cosets));
             friOpenings[layer] = Open(friTrees[layer], friLayers[layer], current);
         }
-        var queries = sw.Elapsed;
-        LastTimings = new ProvingTimings(lde, traceCommit, compositionTime, deepTime, fri, queries, total.Elapsed);
+        clock.End("open");
+        LastTimings = clock.Finish();
 
         return new StarkProof
         {
@@ -137,6 +180,34 @@ public sealed class StarkProver(IProverBackend? backend = null)
             CompositionOpenings = compositionOpenings,
             FriOpenings = friOpenings,
         };
+    }
+
+    /// <summary>x^0 .. x^(count-1) as (A0, A1) pairs in one array.</summary>
+    private static ulong[] ExtPowers(GoldilocksExt2 x, int count)
+    {
+        var powers = GC.AllocateUninitializedArray<ulong>(2 * count);
+        var p = GoldilocksExt2.One;
+        for (var i = 0; i < count; i++)
+        {
+            powers[2 * i] = p.A0;
+            powers[2 * i + 1] = p.A1;
+            p *= x;
+        }
+        return powers;
+    }
+
+    /// <summary>sum_i c_i x^i from a table of powers of x: two multiply-adds per coefficient, one reduction at the end.</summary>
+    private static GoldilocksExt2 EvaluateWithPowers(ulong[] coefficients, ulong[] powers)
+    {
+        var a0 = default(Accumulator);
+        var a1 = default(Accumulator);
+        for (var i = 0; i < coefficients.Length; i++)
+        {
+            var c = coefficients[i];
+            a0.MulAdd(powers[2 * i], c);
+            a1.MulAdd(powers[2 * i + 1], c);
+        }
+        return new GoldilocksExt2(a0.Reduce(), a1.Reduce());
     }
 
     /// <summary>Checks shape, canonical values, assertions and every transition on the trace itself, naming the first failure.</summary>
@@ -259,18 +330,27 @@ public sealed class StarkProver(IProverBackend? backend = null)
         }
         for (var j = 0; j < lde.Length; j++)
         {
-            lde[j] = new ulong[size];
-            Ntt.CosetEvaluate(coefficients[j], ctx.DomainShift, lde[j]);
+            lde[j] = GC.AllocateUninitializedArray<ulong>(size);
         }
+        Ntt.CosetExtendBatch(coefficients, ctx.Blowup, ctx.DomainShift, lde, Parallelism);
         return (coefficients, lde);
     }
 
-    private static GoldilocksExt2[] DeepComposition(AirContext ctx, ulong[][] traceLde, ulong[][] compositionLde, GoldilocksExt2 z, GoldilocksExt2 zNext,
-        GoldilocksExt2[] oodCurrent, GoldilocksExt2[] oodNext, GoldilocksExt2[] oodComposition, GoldilocksExt2[] gammas)
+    /// <summary>
+    /// DEEP composition sum_j gamma_j (T_j(x) - T_j(z))/(x - z) + gamma'_j (T_j(x) - T_j(zg))/(x - zg)
+    /// + sum_k gamma''_k (H_k(x) - H_k(z))/(x - z) over the LDE domain. The numerators' sums
+    /// F = sum gamma_j T_j + sum gamma''_k H_k and G = sum gamma'_j T_j are linear in the columns:
+    /// for wide traces they are formed once on the n coefficients and extended (the same field
+    /// values for a blowup-th of the multiplications); for narrow ones, where four extensions would
+    /// cost more, at each LDE point.
+    /// </summary>
+    private GoldilocksExt2[] DeepComposition(AirContext ctx, ulong[][] traceCoefficients, ulong[][] compositionCoefficients, ulong[][] traceLde, ulong[][] compositionLde,
+        GoldilocksExt2 z, GoldilocksExt2 zNext, GoldilocksExt2[] oodCurrent, GoldilocksExt2[] oodNext, GoldilocksExt2[] oodComposition, GoldilocksExt2[] gammas)
     {
         var width = ctx.TraceWidth;
         var columns = ctx.CompositionColumns;
         var size = ctx.LdeSize;
+        var n = ctx.TraceLength;
         // Constant parts: sum gamma_j T_j(z) + sum gamma''_i H_i(z) and sum gamma'_j T_j(z g).
         var c1 = GoldilocksExt2.Zero;
         var c2 = GoldilocksExt2.Zero;
@@ -283,45 +363,143 @@ public sealed class StarkProver(IProverBackend? backend = null)
         {
             c1 += gammas[2 * width + k] * oodComposition[k];
         }
-        var result = new GoldilocksExt2[size];
-        const int block = 1024;
-        var blocks = (size + block - 1) / block;
-        var omega = ctx.LdeGenerator;
-        Parallel.For(0, blocks, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
+        // Coefficients as base words: per trace column (g_j.A0, g_j.A1, g'_j.A0, g'_j.A1); per composition
+        // column H = h0 + h1 u, gamma * H = (g0 h0 + W g1 h1) + (g1 h0 + g0 h1) u: (g0, W g1, g1, g0).
+        var traceGammas = new ulong[4 * width];
+        for (var j = 0; j < width; j++)
         {
-            var start = b * block;
-            var count = Math.Min(block, size - start);
-            var (d1, d2) = s;
-            var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
-            for (var r = 0; r < count; r++)
+            traceGammas[4 * j] = gammas[j].A0;
+            traceGammas[4 * j + 1] = gammas[j].A1;
+            traceGammas[4 * j + 2] = gammas[width + j].A0;
+            traceGammas[4 * j + 3] = gammas[width + j].A1;
+        }
+        var compositionGammas = new ulong[4 * columns];
+        for (var k = 0; k < columns; k++)
+        {
+            var g = gammas[2 * width + k];
+            compositionGammas[4 * k] = g.A0;
+            compositionGammas[4 * k + 1] = Goldilocks.Mul(GoldilocksExt2.W, g.A1);
+            compositionGammas[4 * k + 2] = g.A1;
+            compositionGammas[4 * k + 3] = g.A0;
+        }
+        // Per point the combination costs 4 multiply-adds per column; through the coefficients it
+        // costs a blowup-th of that plus four extensions, about 2 log2(n) multiplications per point.
+        var viaCoefficients = width + 2 * columns > 2 * ctx.LogTraceLength;
+        var pointColumns = viaCoefficients ? [.. traceCoefficients, .. compositionCoefficients] : traceLde.Concat(compositionLde).ToArray();
+        var result = new GoldilocksExt2[size];
+        var handles = new System.Runtime.InteropServices.GCHandle[pointColumns.Length];
+        var pointers = new nint[pointColumns.Length];
+        try
+        {
+            for (var j = 0; j < handles.Length; j++)
             {
-                var xe = GoldilocksExt2.FromBase(x);
-                d1[r] = xe - z;
-                d2[r] = xe - zNext;
-                x = Goldilocks.Mul(x, omega);
+                handles[j] = System.Runtime.InteropServices.GCHandle.Alloc(pointColumns[j], System.Runtime.InteropServices.GCHandleType.Pinned);
+                pointers[j] = handles[j].AddrOfPinnedObject();
             }
-            GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
-            GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
-            for (var r = 0; r < count; r++)
+            ulong[][]? values = null;
+            if (viaCoefficients)
             {
-                var i = start + r;
-                var n1 = GoldilocksExt2.Zero;
-                var n2 = GoldilocksExt2.Zero;
-                for (var j = 0; j < width; j++)
+                // F.A0, F.A1, G.A0, G.A1 as coefficient columns, then extended.
+                var combined = new ulong[4][];
+                for (var q = 0; q < 4; q++)
                 {
-                    var t = traceLde[j][i];
-                    n1 += GoldilocksExt2.MulBase(gammas[j], t);
-                    n2 += GoldilocksExt2.MulBase(gammas[width + j], t);
+                    combined[q] = GC.AllocateUninitializedArray<ulong>(n);
                 }
-                for (var k = 0; k < columns; k++)
+                const int rowsPerItem = 1024;
+                Parallel.For(0, (n + rowsPerItem - 1) / rowsPerItem, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, item =>
                 {
-                    n1 += gammas[2 * width + k] * new GoldilocksExt2(compositionLde[2 * k][i], compositionLde[2 * k + 1][i]);
+                    var end = Math.Min(n, (item + 1) * rowsPerItem);
+                    for (var i = item * rowsPerItem; i < end; i++)
+                    {
+                        var (f, g) = DeepRow(pointers, traceGammas, compositionGammas, width, columns, i);
+                        combined[0][i] = f.A0;
+                        combined[1][i] = f.A1;
+                        combined[2][i] = g.A0;
+                        combined[3][i] = g.A1;
+                    }
+                });
+                values = new ulong[4][];
+                for (var q = 0; q < 4; q++)
+                {
+                    values[q] = GC.AllocateUninitializedArray<ulong>(size);
                 }
-                result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
+                Ntt.CosetExtendBatch(combined, ctx.Blowup, ctx.DomainShift, values, Parallelism);
             }
-            return s;
-        }, _ => { });
+
+            const int block = 1024;
+            var blocks = (size + block - 1) / block;
+            var omega = ctx.LdeGenerator;
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
+            {
+                var start = b * block;
+                var count = Math.Min(block, size - start);
+                var (d1, d2) = s;
+                var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
+                for (var r = 0; r < count; r++)
+                {
+                    var xe = GoldilocksExt2.FromBase(x);
+                    d1[r] = xe - z;
+                    d2[r] = xe - zNext;
+                    x = Goldilocks.Mul(x, omega);
+                }
+                GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
+                GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
+                for (var r = 0; r < count; r++)
+                {
+                    var i = start + r;
+                    var (n1, n2) = values is null
+                        ? DeepRow(pointers, traceGammas, compositionGammas, width, columns, i)
+                        : (new GoldilocksExt2(values[0][i], values[1][i]), new GoldilocksExt2(values[2][i], values[3][i]));
+                    result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
+                }
+                return s;
+            }, _ => { });
+        }
+        finally
+        {
+            foreach (var h in handles)
+            {
+                if (h.IsAllocated)
+                {
+                    h.Free();
+                }
+            }
+        }
         return result;
+    }
+
+    /// <summary>Row i of F = sum_j gamma_j T_j + sum_k gamma''_k H_k and G = sum_j gamma'_j T_j, with one reduction per coordinate.</summary>
+    private static unsafe (GoldilocksExt2 F, GoldilocksExt2 G) DeepRow(nint[] pointers, ulong[] traceGammas, ulong[] compositionGammas, int width, int columns, int i)
+    {
+        var a0 = default(Accumulator);
+        var a1 = default(Accumulator);
+        var b0 = default(Accumulator);
+        var b1 = default(Accumulator);
+        fixed (nint* cols = pointers)
+        fixed (ulong* tg = traceGammas)
+        fixed (ulong* cg = compositionGammas)
+        {
+            for (var j = 0; j < width; j++)
+            {
+                var t = ((ulong*)cols[j])[i];
+                var g = tg + 4 * j;
+                a0.MulAdd(g[0], t);
+                a1.MulAdd(g[1], t);
+                b0.MulAdd(g[2], t);
+                b1.MulAdd(g[3], t);
+            }
+            for (var k = 0; k < columns; k++)
+            {
+                var h0 = ((ulong*)cols[width + 2 * k])[i];
+                var h1 = ((ulong*)cols[width + 2 * k + 1])[i];
+                var g = cg + 4 * k;
+                a0.MulAdd(g[0], h0);
+                a0.MulAdd(g[1], h1);
+                a1.MulAdd(g[2], h0);
+                a1.MulAdd(g[3], h1);
+            }
+        }
+        return (new GoldilocksExt2(a0.Reduce(), a1.Reduce()), new GoldilocksExt2(b0.Reduce(), b1.Reduce()));
     }
 
     /// <summary>Commits, draws a challenge and folds, layer by layer; returns the trees, the committed layers (as cosets, 2F words per row) and the remainder.</summary>
