@@ -333,4 +333,611 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
         Assert.True(cells > 50_000);
         Assert.Empty(unexpected);
     }
+    // ------------------------------------------------------------------ 2. semantic cheats
+
+    /// <summary>How a cheating executor departs from the rules; the witness, tree and roots follow the lie.</summary>
+    private sealed record Lie(
+        Func<int, bool?>? Applied = null,
+        Func<int, Account, Account>? SenderAfter = null,
+        Func<int, Account, Account>? ReceiverAfter = null,
+        Func<int, Tx, Address?>? CreditAddress = null,
+        Func<UInt128, UInt128>? Tips = null);
+
+    private sealed record Forged(BatchWitness Witness, (Account Before, Account After)[] Senders, (Account Before, Account After)?[] Receivers, Address?[] Credited);
+
+    private static Forged Execute(AccountState state, RollupParameters p, IReadOnlyList<Tx> txs, Lie? lie = null, IReadOnlyList<Tx>? committed = null)
+    {
+        lie ??= new Lie();
+        var pre = state.Root;
+        var list = new List<TransferWitness>();
+        var senders = new (Account, Account)[txs.Count];
+        var receivers = new (Account, Account)?[txs.Count];
+        var credited = new Address?[txs.Count];
+        UInt128 tips = 0;
+        for (var i = 0; i < txs.Count; i++)
+        {
+            var tx = txs[i];
+            var sender = state.GetAccount(tx.From);
+            var senderOpening = new AccountOpening(sender, state.GetPath(tx.From));
+            var outcome = TransferRules.Evaluate(sender, tx, p.BaseFeePerGas);
+            var applied = lie.Applied?.Invoke(i) ?? outcome.Applied;
+            var status = applied ? TransferStatus.Applied : outcome.Applied ? TransferStatus.InsufficientBalance : outcome.Status;
+            AccountOpening? receiverOpening = null;
+            senders[i] = (sender, sender);
+            if (applied)
+            {
+                var price = TransferRules.EffectiveGasPrice(tx, p.BaseFeePerGas);
+                var honest = new Account(sender.Balance - (tx.Value + price * Tx.IntrinsicGas), sender.Nonce + 1);
+                var after = lie.SenderAfter?.Invoke(i, honest) ?? honest;
+                senders[i] = (sender, after);
+                state.SetAccount(tx.From, after);
+                var to = lie.CreditAddress?.Invoke(i, tx) ?? tx.To;
+                credited[i] = to;
+                var before = state.GetAccount(to);
+                receiverOpening = new AccountOpening(before, state.GetPath(to));
+                var credit = before with { Balance = before.Balance + tx.Value };
+                credit = lie.ReceiverAfter?.Invoke(i, credit) ?? credit;
+                receivers[i] = (before, credit);
+                state.SetAccount(to, credit);
+                tips += price >= p.BaseFeePerGas ? (price - p.BaseFeePerGas) * Tx.IntrinsicGas : 0;
+            }
+            list.Add(new TransferWitness(tx, status, outcome.EffectiveGasPrice, senderOpening, receiverOpening, state.Root));
+        }
+        var declared = lie.Tips?.Invoke(tips) ?? tips;
+        var recipient = state.GetAccount(p.FeeRecipient);
+        var feeOpening = new AccountOpening(recipient, state.GetPath(p.FeeRecipient));
+        state.SetAccount(p.FeeRecipient, recipient with { Balance = recipient.Balance + declared });
+        var commitment = BatchCommitment.Compute(state.Hasher, p, committed ?? txs);
+        return new Forged(new BatchWitness(p, pre, list, new FeeRecipientWitness(feeOpening, declared), state.Root, commitment), senders, receivers, credited);
+    }
+
+    private static ulong[] Leaf(Account a)
+    {
+        var l = new ulong[4];
+        TransferStatement.WriteAmount(a.Balance, l);
+        return [1, l[0], l[1], l[2], l[3], a.Nonce % Goldilocks.Modulus, 0, 0, 6, 0, 0, 0];
+    }
+
+    private static ulong ToField(long v) => v >= 0 ? (ulong)v : Goldilocks.Neg((ulong)(-v));
+
+    /// <summary>
+    /// Re-derives a block for old and new accounts chosen by the cheat: accounts, both leaf
+    /// permutations, Hold, both paths from the trace's own siblings and bits, the roots, and balance
+    /// carries that make limbs 0..2 of the balance equation hold (so only a real lie breaks it).
+    /// </summary>
+    private static void RefillBlock(TransferAir air, ulong[][] t, int region, bool sender, Account before, Account after)
+    {
+        var start = BlockStart(region, sender);
+        var length = BlockLength(region, sender);
+        var oldLeaf = Leaf(before);
+        var newLeaf = Leaf(after);
+        for (var i = 0; i < 5; i++)
+        {
+            Array.Fill(t[TransferAir.OldAcc + i], oldLeaf[1 + i], start, length);
+            Array.Fill(t[TransferAir.NewAcc + i], newLeaf[1 + i], start, length);
+        }
+        var out12 = new ulong[12];
+        TransferAir.Wide.Fill(t, start + TransferAir.LeafOldRow, TransferAir.LaneL, oldLeaf, out12);
+        var nodeL = out12[..4];
+        TransferAir.Wide.Fill(t, start + TransferAir.LeafNewRow, TransferAir.LaneL, newLeaf, out12);
+        var nodeR = out12[..4];
+        for (var i = 0; i < 4; i++)
+        {
+            var end = Math.Min(start + length + 1, t[0].Length);
+            Array.Fill(t[TransferAir.Hold + i], nodeL[i], start + 1, end - start - 1);
+        }
+        var input = new ulong[8];
+        var out8 = new ulong[8];
+        for (var level = 0; level < TransferAir.Depth; level++)
+        {
+            var row = start + TransferAir.FirstLevelRow + level;
+            var bit = t[TransferAir.Bit][row];
+            foreach (var (lane, node) in new[] { (TransferAir.LaneL, nodeL), (TransferAir.LaneR, nodeR) })
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    var sib = t[TransferAir.Sib + i][row];
+                    input[i] = bit == 0 ? node[i] : sib;
+                    input[4 + i] = bit == 0 ? sib : node[i];
+                }
+                TransferAir.Narrow.Fill(t, row, lane, input, out8);
+                Array.Copy(out8, node, 4);
+            }
+        }
+        for (var i = 0; i < 4; i++)
+        {
+            Array.Fill(t[TransferAir.OldRoot + i], nodeL[i], start, length);
+            Array.Fill(t[TransferAir.NewRoot + i], nodeR[i], start, length);
+        }
+        var ap = t[TransferAir.Applied][start] == 1;
+        var isFee = t[TransferAir.IsFee][start] == 1;
+        var debitColumn = air.FeeTerms.Debit;
+        long carry = 0;
+        for (var i = 0; i < 3; i++)
+        {
+            long debit = sender && ap ? (long)t[debitColumn + i][start] : 0;
+            long credit = sender ? 0 : isFee ? (long)t[TransferAir.Tips + i][start] : ap ? (long)t[TransferAir.Value + i][start] : 0;
+            var total = (long)oldLeaf[1 + i] + credit - debit + carry - (long)newLeaf[1 + i];
+            carry = total >> 32;
+            Array.Fill(t[TransferAir.BalanceCarry + i], ToField(carry), start, length);
+        }
+    }
+
+    /// <summary>The trace of a forged witness, every transfer block re-derived for the accounts the cheat wrote to its tree; <paramref name="patch"/> then edits it and the range bits are re-derived last.</summary>
+    private static (AirContext Ctx, ulong[][] Trace) Build(Forged f, Action<TransferAir, ulong[][]>? patch = null)
+    {
+        var (air, trace) = TransferTraceBuilder.Build(f.Witness);
+        for (var i = 0; i < f.Senders.Length; i++)
+        {
+            RefillBlock(air, trace, i, true, f.Senders[i].Before, f.Senders[i].After);
+            if (f.Receivers[i] is { } r)
+            {
+                if (f.Credited[i] is { } address && address != f.Witness.Transfers[i].Transfer.To)
+                {
+                    WriteAddressBits(trace, BlockStart(i, false), address);
+                }
+                RefillBlock(air, trace, i, false, r.Before, r.After);
+            }
+        }
+        patch?.Invoke(air, trace);
+        for (var period = 0; period < air.Periods; period++)
+        {
+            air.Range.Fill(trace, period * TransferAir.PeriodRows);
+        }
+        return (new AirContext(air, new ProofOptions()), trace);
+    }
+
+    /// <summary>Re-runs the commitment sponge over every region from the header state, absorbing the trace's own transfer columns.</summary>
+    private static void RefillSponges(TransferAir air, ulong[][] t)
+    {
+        var state = air.Statement.HeaderSpongeState();
+        var output12 = new ulong[12];
+        for (var region = 0; region < air.Regions; region++)
+        {
+            var start = TransferAir.RegionStart(region);
+            var tx = new ulong[24];
+            for (var i = 0; i < 23; i++)
+            {
+                tx[i] = t[TransferAir.From + i][start];
+            }
+            var carried = (ulong[])state.Clone();
+            for (var k = 0; k < TransferAir.SpongeRows; k++)
+            {
+                for (var i = 0; i < 8; i++)
+                {
+                    state[i] = Goldilocks.Add(state[i], tx[8 * k + i]);
+                }
+                TransferAir.Wide.Fill(t, start + TransferAir.SpongeRow + k, TransferAir.LaneL, state, output12);
+                output12.CopyTo(state, 0);
+            }
+            var digest = TransferAir.SpongeRow + TransferAir.SpongeRows;
+            for (var j = 0; j < 12; j++)
+            {
+                Array.Fill(t[TransferAir.Sp + j], carried[j], start, digest);
+                Array.Fill(t[TransferAir.Sp + j], state[j], start + digest, TransferAir.RegionLength(region) - digest);
+            }
+        }
+    }
+
+    private static ulong[] AddressLimbs(Address a)
+    {
+        var limbs = new ulong[5];
+        FieldEncoding.WriteAddress(a, limbs);
+        return limbs;
+    }
+
+    /// <summary>Bits and accumulators of a block's level rows for <paramref name="address"/> (its siblings are the cheat's path).</summary>
+    private static void WriteAddressBits(ulong[][] t, int blockStart, Address address)
+    {
+        var limbs = AddressLimbs(address);
+        ulong acc = 0;
+        for (var level = 0; level < TransferAir.Depth; level++)
+        {
+            var row = blockStart + TransferAir.FirstLevelRow + level;
+            var bit = (limbs[level / 32] >> (level % 32)) & 1;
+            acc = level % 32 == 0 ? bit : acc + (bit << (level % 32));
+            t[TransferAir.Bit][row] = bit;
+            t[TransferAir.Acc][row] = acc;
+        }
+    }
+
+    private static readonly Dictionary<(IAir, int), HashSet<int>> ReadColumns = [];
+
+    /// <summary>Whether constraint <paramref name="k"/> (or assertion -1 - k) reads <paramref name="column"/>.</summary>
+    private static bool Reads(IAir air, int k, int column)
+    {
+        if (k < 0)
+        {
+            return air.Assertions[-1 - k].Column == column;
+        }
+        HashSet<int>? columns;
+        lock (ReadColumns)
+        {
+            if (!ReadColumns.TryGetValue((air, k), out columns))
+            {
+                columns = [];
+                var seen = new HashSet<Expr>(ReferenceEqualityComparer.Instance);
+                var stack = new Stack<Expr>([air.TransitionConstraints[k]]);
+                while (stack.Count > 0)
+                {
+                    var e = stack.Pop();
+                    if (!seen.Add(e))
+                    {
+                        continue;
+                    }
+                    if (e is ColumnExpr c)
+                    {
+                        columns.Add(c.Column);
+                    }
+                    else if (e is BinaryExpr b)
+                    {
+                        stack.Push(b.Left);
+                        stack.Push(b.Right);
+                    }
+                }
+                ReadColumns[(air, k)] = columns;
+            }
+        }
+        return columns.Contains(column);
+    }
+
+    /// <summary>
+    /// The trace is refused (by CheckTrace too), and among its failures is one in rows [from, to)
+    /// that reads one of <paramref name="columns"/>: the rule the cheat breaks. With <paramref name="localized"/>,
+    /// nothing fails outside those rows (the transition into them included), so the rest of the lie is consistent.
+    /// </summary>
+    private void AssertRefusedAt(AirContext ctx, ulong[][] trace, int[] columns, int from, int to, bool localized = true)
+    {
+        var failures = Failures(ctx, trace, limit: 10_000);
+        foreach (var (k, row) in failures.Take(8))
+        {
+            output.WriteLine($"  fails: {(k < 0 ? $"assertion {-1 - k}" : $"constraint {k}")} at row {row} ({RowKind(row)})");
+        }
+        Assert.NotEmpty(failures);
+        Assert.Throws<TraceException>(() => StarkProver.CheckTrace(ctx, trace));
+        Assert.Contains(failures, f => f.Row >= from && f.Row < to && columns.Any(c => Reads(ctx.Air, f.Constraint, c)));
+        if (localized)
+        {
+            Assert.All(failures, f => Assert.InRange(f.Row, from - 1, to - 1));
+        }
+    }
+
+    private static readonly int[] Balance = [TransferAir.NewAcc, TransferAir.NewAcc + 1, TransferAir.NewAcc + 2, TransferAir.NewAcc + 3];
+
+    private static int RegionEnd(int region) => TransferAir.RegionStart(region) + TransferAir.RegionLength(region);
+
+    private static Forged HonestForged(Lie? lie = null) { var h = Shared.Value; return Execute(h.State.Clone(), h.Parameters, h.Transfers, lie); }
+
+    [Fact]
+    public void Forged_refill_of_an_honest_execution_holds()
+    {
+        // The cheat's tools are honest when the cheat is: otherwise the refusals below would prove nothing.
+        var f = HonestForged();
+        Assert.Equal(Shared.Value.Witness.PostStateRoot, f.Witness.PostStateRoot);
+        var (ctx, trace) = Build(f);
+        Assert.Empty(Failures(ctx, trace));
+        Assert.Equal(Shared.Value.Trace.Length, trace.Length);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Paying_the_receiver_more_than_the_value_is_refused(int region)
+    {
+        var (ctx, trace) = Build(HonestForged(new Lie(ReceiverAfter: (i, a) => i == region ? a with { Balance = a.Balance + 1 } : a)));
+        AssertRefusedAt(ctx, trace, Balance, BlockStart(region, false), RegionEnd(region));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void Debiting_the_sender_less_than_value_plus_fee_is_refused(int region)
+    {
+        var (ctx, trace) = Build(HonestForged(new Lie(SenderAfter: (i, a) => i == region ? a with { Balance = a.Balance + 1 } : a)));
+        AssertRefusedAt(ctx, trace, Balance, BlockStart(region, true), BlockStart(region, false));
+    }
+
+    [Fact]
+    public void Not_bumping_the_sender_nonce_is_refused()
+    {
+        var (ctx, trace) = Build(HonestForged(new Lie(SenderAfter: (i, a) => i == 0 ? a with { Nonce = a.Nonce - 1 } : a)));
+        AssertRefusedAt(ctx, trace, [TransferAir.NewAcc + 4], BlockStart(0, true), BlockStart(0, false));
+    }
+
+    /// <summary>
+    /// The fee recipient is credited tips + delta (delta = -tips: the credit skipped), the lie pushed
+    /// back one layer at a time: the credit alone, then the fee and padding regions' Tips, then the
+    /// last transfer's TipsAfter, then its gadget Tip. Each layer is refused where it stops.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(1, 1)]
+    [InlineData(1, 2)]
+    [InlineData(1, 3)]
+    [InlineData(-1, 0)]
+    [InlineData(-1, 1)]
+    [InlineData(-1, 2)]
+    public void Crediting_the_fee_recipient_other_than_the_tips_is_refused(int sign, int layers)
+    {
+        var h = Shared.Value;
+        var honestTips = h.Witness.FeeRecipient.Tips;
+        Assert.True(honestTips > 1);
+        UInt128 forged = sign > 0 ? honestTips + 1 : 0;
+        var n = h.Air.Statement.Count;
+        var f = HonestForged(new Lie(Tips: _ => forged));
+        var forgedLimbs = new ulong[4];
+        TransferStatement.WriteAmount(forged, forgedLimbs);
+        var (ctx, trace) = Build(f, (air, t) =>
+        {
+            void Fill(int column, int region) { for (var i = 0; i < 4; i++) { Array.Fill(t[column + i], forgedLimbs[i], TransferAir.RegionStart(region), TransferAir.RegionLength(region)); } }
+            if (layers >= 1)
+            {
+                for (var region = n; region < air.Regions; region++)
+                {
+                    Fill(TransferAir.Tips, region);
+                    Fill(TransferAir.TipsAfter, region);
+                }
+                // The fee region's receiver block: the carries for the forged credit.
+                RefillBlock(air, t, n, false, f.Witness.FeeRecipient.Opening.Before, f.Witness.FeeRecipient.Opening.Before with { Balance = f.Witness.FeeRecipient.Opening.Before.Balance + forged });
+            }
+            if (layers >= 2)
+            {
+                Fill(TransferAir.TipsAfter, n - 1);
+            }
+            if (layers >= 3)
+            {
+                var before = TransferStatement.Amount([.. Enumerable.Range(0, 4).Select(i => t[TransferAir.Tips + i][TransferAir.RegionStart(n - 1)])], 0);
+                var tip = new ulong[4];
+                TransferStatement.WriteAmount(forged - before, tip);
+                for (var i = 0; i < 4; i++)
+                {
+                    Array.Fill(t[air.FeeTerms.Tip + i], tip[i], TransferAir.RegionStart(n - 1), TransferAir.RegionLength(n - 1));
+                }
+            }
+        });
+        var feeReceiver = BlockStart(n, false);
+        switch (layers)
+        {
+            case 0:
+                AssertRefusedAt(ctx, trace, Balance, feeReceiver, RegionEnd(n));
+                break;
+            case 1:
+                AssertRefusedAt(ctx, trace, [TransferAir.Tips], TransferAir.RegionStart(n) - 1, TransferAir.RegionStart(n));
+                break;
+            case 2:
+                AssertRefusedAt(ctx, trace, [TransferAir.TipsAfter], TransferAir.RegionStart(n - 1), RegionEnd(n - 1), localized: false);
+                break;
+            default:
+                AssertRefusedAt(ctx, trace, [((TransferAir)ctx.Air).FeeTerms.Tip], TransferAir.RegionStart(n - 1), RegionEnd(n - 1), localized: false);
+                break;
+        }
+    }
+
+    [Fact]
+    public void Applying_a_transfer_whose_fee_cap_is_below_the_base_fee_is_refused()
+    {
+        var h = Shared.Value;
+        var tx = h.Transfers[0];
+        Tx cheap = new(2, tx.ChainId, tx.From, tx.To, tx.Value, tx.Nonce, h.Parameters.BaseFeePerGas - 1, 0, Tx.IntrinsicGas, tx.Hash);
+        // The cheat debits what the gadget's Debit column says (value + burn + tip of a meaningless q), so only the rule is broken.
+        var probe = Build(Execute(h.State.Clone(), h.Parameters, [cheap], new Lie(Applied: _ => true)));
+        var air = (TransferAir)probe.Ctx.Air;
+        var debit = TransferStatement.Amount([.. Enumerable.Range(0, 4).Select(i => probe.Trace[air.FeeTerms.Debit + i][0])], 0);
+        var f = Execute(h.State.Clone(), h.Parameters, [cheap], new Lie(Applied: _ => true, SenderAfter: (_, a) => a with { Balance = a.Balance + (cheap.Value + (h.Parameters.BaseFeePerGas - 1) * Tx.IntrinsicGas) - debit }));
+        var (ctx, trace) = Build(f);
+        Assert.Equal(0UL, trace[air.FeeTerms.FeeCapOk][0]);
+        AssertRefusedAt(ctx, trace, [TransferAir.Applied], 0, RegionEnd(0), localized: false);
+    }
+
+    [Fact]
+    public void Claiming_that_an_overflowing_cost_fits_is_refused()
+    {
+        var h = Shared.Value;
+        var huge = h.Transfers[0] with { Value = UInt128.MaxValue };
+        var f = Execute(h.State.Clone(), h.Parameters, [huge]);
+        Assert.NotEqual(TransferStatus.Applied, f.Witness.Transfers[0].Status);
+        var (ctx0, honest) = Build(f);
+        Assert.Empty(Failures(ctx0, honest));
+        var fee = ((TransferAir)ctx0.Air).FeeTerms;
+        Assert.Equal(0UL, honest[fee.CostFits][0]);
+        var length = TransferAir.RegionLength(0);
+        // Flag only, then the flag with the overflow folded into limb 3 (k3 = 0), then with Suf set too.
+        for (var variant = 0; variant < 3; variant++)
+        {
+            var (ctx, trace) = Build(f, (air, t) =>
+            {
+                Array.Fill(t[fee.CostFits], 1UL, 0, length);
+                Array.Fill(t[fee.OverflowInverse], 0UL, 0, length);
+                if (variant >= 1)
+                {
+                    var k3 = t[fee.CostCarry + 3][0];
+                    Array.Fill(t[fee.Cost + 3], Goldilocks.Add(t[fee.Cost + 3][0], Goldilocks.Mul(k3, 1UL << 32)), 0, length);
+                    Array.Fill(t[fee.CostCarry + 3], 0UL, 0, length);
+                }
+                if (variant >= 2)
+                {
+                    Array.Fill(t[TransferAir.Suf], 1UL, 0, length);
+                }
+            });
+            AssertRefusedAt(ctx, trace, variant == 0 ? [fee.CostFits] : [fee.Cost + 3, TransferAir.Margin, TransferAir.Margin + 3], 0, RegionEnd(0), localized: false);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Crediting_another_address_than_to_is_refused(bool rewriteTo)
+    {
+        var h = Shared.Value;
+        var other = Address.Parse("0x00000000000000000000000000000000000b0b00");
+        var f = HonestForged(new Lie(CreditAddress: (i, tx) => i == 0 ? other : null));
+        var (ctx, trace) = Build(f, (air, t) =>
+        {
+            if (rewriteTo)
+            {
+                var limbs = AddressLimbs(other);
+                for (var k = 0; k < 5; k++)
+                {
+                    Array.Fill(t[TransferAir.To + k], limbs[k], 0, TransferAir.RegionLength(0));
+                }
+                RefillSponges(air, t);
+            }
+        });
+        if (rewriteTo)
+        {
+            // The sponge re-run on the rewritten limbs: only the committed digest disagrees.
+            var digestRow = TransferAir.SpongeDigestRow(h.Air.Statement.Count - 1);
+            AssertRefusedAt(ctx, trace, [TransferAir.Sp], digestRow, digestRow + 1);
+        }
+        else
+        {
+            AssertRefusedAt(ctx, trace, [TransferAir.Acc], BlockStart(0, false), RegionEnd(0));
+        }
+    }
+
+    [Fact]
+    public void Changing_a_transfer_after_the_sponge_absorbed_it_is_refused()
+    {
+        var h = Shared.Value;
+        var start = TransferAir.RegionStart(0);
+        var after = start + TransferAir.SpongeRow + TransferAir.SpongeRows;
+        // Only after the sponge: the region-constant value breaks at the first changed row.
+        var t = Copy(h.Trace);
+        for (var r = after; r < RegionEnd(0); r++)
+        {
+            t[TransferAir.Value][r] = Goldilocks.Add(t[TransferAir.Value][r], 1);
+        }
+        AssertRefusedAt(h.Ctx, t, [TransferAir.Value], after - 1, after, localized: false);
+        // Over the whole region: the sponge row absorbing the value refuses it.
+        t = Copy(h.Trace);
+        for (var r = start; r < RegionEnd(0); r++)
+        {
+            t[TransferAir.Value][r] = Goldilocks.Add(t[TransferAir.Value][r], 1);
+        }
+        AssertRefusedAt(h.Ctx, t, [TransferAir.Value], start + TransferAir.SpongeRow, start + TransferAir.SpongeRow + 2, localized: false);
+    }
+
+    /// <summary>Region-kind cheats: move the fee region later, add a fee region, cut the countdown.</summary>
+    [Theory]
+    [InlineData("fee-later")]
+    [InlineData("fee-twice")]
+    [InlineData("no-fee")]
+    [InlineData("rem-skips")]
+    [InlineData("istx-off")]
+    [InlineData("istx-on")]
+    public void Region_kind_cheats_are_refused(string cheat)
+    {
+        var h = Shared.Value;
+        var n = h.Air.Statement.Count;
+        var t = Copy(h.Trace);
+        void Set(int column, int region, ulong value) => Array.Fill(t[column], value, TransferAir.RegionStart(region), TransferAir.RegionLength(region));
+        int[] columns;
+        int boundary;
+        switch (cheat)
+        {
+            case "fee-later":
+                Set(TransferAir.IsFee, n, 0);
+                Set(TransferAir.IsFee, n + 1, 1);
+                (columns, boundary) = ([TransferAir.IsFee], n);
+                break;
+            case "fee-twice":
+                Set(TransferAir.IsFee, n + 1, 1);
+                (columns, boundary) = ([TransferAir.IsFee], n + 1);
+                break;
+            case "no-fee":
+                Set(TransferAir.IsFee, n, 0);
+                (columns, boundary) = ([TransferAir.IsFee], n);
+                break;
+            case "rem-skips":
+                Set(TransferAir.Rem, 1, 1);
+                Set(TransferAir.RemInv, 1, 1);
+                (columns, boundary) = ([TransferAir.Rem], 1);
+                break;
+            case "istx-off":
+                Set(TransferAir.IsTx, 1, 0);
+                (columns, boundary) = ([TransferAir.IsTx], 1);
+                break;
+            default:
+                Set(TransferAir.IsTx, n, 1);
+                (columns, boundary) = ([TransferAir.IsTx], n);
+                break;
+        }
+        AssertRefusedAt(h.Ctx, t, columns, TransferAir.RegionStart(boundary) - 1, RegionEnd(boundary), localized: false);
+    }
+
+    [Fact]
+    public void Skipping_the_applicable_third_transfer_or_applying_the_skipped_one_is_refused()
+    {
+        var (ctx, trace) = Build(HonestForged(new Lie(Applied: i => i == 2 ? false : null)));
+        AssertRefusedAt(ctx, trace, [TransferAir.Applied], TransferAir.RegionStart(2), RegionEnd(2), localized: false);
+        (ctx, trace) = Build(HonestForged(new Lie(Applied: i => i == 1 ? true : null)));
+        AssertRefusedAt(ctx, trace, [TransferAir.Applied], TransferAir.RegionStart(1), RegionEnd(1), localized: false);
+    }
+
+    [Fact]
+    public void Reordering_or_dropping_transfers_breaks_the_commitment()
+    {
+        var h = Shared.Value;
+        var digestRow = TransferAir.SpongeDigestRow(h.Air.Statement.Count - 1);
+        // Reordered execution, the original order's commitment.
+        var reordered = Execute(h.State.Clone(), h.Parameters, [h.Transfers[2], h.Transfers[1], h.Transfers[0]], committed: h.Transfers);
+        var (ctx, trace) = Build(reordered);
+        AssertRefusedAt(ctx, trace, [TransferAir.Sp], digestRow, digestRow + 1);
+
+        // Two transfers executed and stated; the commitment is the three-transfer batch's.
+        var dropped = Execute(h.State.Clone(), h.Parameters, h.Transfers[..2], committed: h.Transfers);
+        (ctx, trace) = Build(dropped);
+        var row = TransferAir.SpongeDigestRow(1);
+        AssertRefusedAt(ctx, trace, [TransferAir.Sp], row, row + 1);
+
+        // The commitment claimed is the sponge state after only two of the three transfers.
+        var publics = h.Air.PublicInputs.ToArray();
+        for (var i = 0; i < 4; i++)
+        {
+            publics[10 + i] = h.Trace[TransferAir.Sp + i][TransferAir.SpongeDigestRow(1)];
+        }
+        var early = new TransferAir(publics);
+        AssertRefusedAt(new AirContext(early, new ProofOptions()), h.Trace, [TransferAir.Sp], digestRow, digestRow + 1);
+    }
+
+    // ------------------------------------------------------------------ 3. the periodic layout
+
+    [Fact]
+    public void Periodic_selectors_mark_exactly_the_intended_rows_of_a_period()
+    {
+        var air = Shared.Value.Air;
+        var p = air.PeriodicColumns;
+        Assert.All(p, c => Assert.Equal(TransferAir.PeriodRows, c.Length));
+        IEnumerable<int> Rows(int k) => Enumerable.Range(0, TransferAir.PeriodRows).Where(r => p[k][r] != 0);
+        int[] blockStarts = [0, 165, 330, 495, 660, 825];
+        int[] senderStarts = [0, 330, 660];
+        // Indices of BuildPeriodicColumns: PW12, PW8, PRow0, PRow1, PRow2, PLevelT, PRoot, PSpA, PSpB, PSpEnd, PBlockEnd, PRegionEnd, PSide.
+        Assert.Equal(blockStarts.SelectMany(b => new[] { b, b + 1 }).Concat(senderStarts.SelectMany(b => new[] { b + 162, b + 163, b + 164 })).Order(), Rows(0));
+        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(b + 2, 160)), Rows(1));
+        Assert.Equal(blockStarts, Rows(2));
+        Assert.Equal(blockStarts.Select(b => b + 1), Rows(3));
+        Assert.Equal(blockStarts.Select(b => b + 2), Rows(4));
+        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(b + 2, 159)), Rows(5));
+        Assert.Equal(blockStarts.Select(b => b + 161), Rows(6));
+        Assert.Equal(senderStarts.Select(b => b + 162), Rows(7));
+        Assert.Equal(senderStarts.Select(b => b + 163), Rows(8));
+        Assert.Equal(senderStarts.Select(b => b + 164), Rows(9));
+        Assert.Equal([164, 329, 494, 659, 824, 1023], Rows(10));
+        Assert.Equal([329, 659, 1023], Rows(11));
+        Assert.Equal(senderStarts.SelectMany(b => Enumerable.Range(b, 165)), Rows(12));
+        // Address selectors: limb k ends at level 32k + 31 of every block; step/weight on the other levels.
+        for (var k = 0; k < 5; k++)
+        {
+            Assert.Equal(blockStarts.Select(b => b + 2 + 32 * k + 31), Rows(16 + k));
+        }
+        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(0, 5).Select(k => b + 2 + 32 * k)), Rows(13));
+        Assert.Equal(6 * 155, Rows(14).Count());
+        // The statement's rows: the digest after region r on its receiver block's first row, the post root on the fee region's last row.
+        for (var r = 0; r < 6; r++)
+        {
+            Assert.Equal(TransferAir.RegionStart(r) + TransferAir.BlockRows, TransferAir.SpongeDigestRow(r));
+        }
+        var n = air.Statement.Count;
+        Assert.Contains(air.Assertions, a => a.Column == TransferAir.NewRoot && a.Row == RegionEnd(n) - 1 && RegionEnd(n) - 1 == 1024 + 329);
+    }
 }
