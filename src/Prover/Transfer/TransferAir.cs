@@ -8,10 +8,11 @@ namespace Keel.Prover.Transfer;
 /// the public batch commitment (docs/prover.md section 9; the rules of <c>WitnessChecker</c>).
 /// Statement: <see cref="TransferStatement"/> (header only: the transfers are private columns).
 ///
-/// Layout: one 512-row region per transfer, then one for the fee recipient, padded to a power of
-/// two with no-op regions. A region is two 256-row blocks, the sender block (the transfer's from)
-/// and the receiver block (to; for a skipped transfer a no-op re-opening of from; in the fee region
-/// both are the fee recipient). One row computes one whole Poseidon2 permutation
+/// Layout: one 330-row region per transfer, then one for the fee recipient, then no-op regions;
+/// three regions per 1024-row period (the third takes the period's 34 idle rows), a power of two
+/// of periods. A region is two 165-row blocks, the sender block (the transfer's from) and the
+/// receiver block (to; for a skipped transfer a no-op re-opening of from; in the fee region both
+/// are the fee recipient). One row computes one whole Poseidon2 permutation
 /// (<see cref="Poseidon2RowGadget"/>) in each of two lanes:
 /// <code>
 /// block row 0        lane L: width 12, the old account's leaf (lane L's width-12 columns overlap lane R's first ones)
@@ -20,8 +21,8 @@ namespace Keel.Prover.Transfer;
 /// block row 161      lane outputs are the old and new roots
 /// sender rows 162..164  lane L: width 12, the batch-commitment sponge absorbs the transfer (3 blocks of 8)
 /// </code>
-/// Rows 165..255 carry only range-check bits. The sponge state is carried from region to region
-/// (column Sp), starts at the header state the verifier computes, and its digest after region n-1
+/// Range-check bits run down their own lanes over the whole region. The sponge state is carried
+/// from region to region (column Sp), starts at the header state the verifier computes, and its digest after region n-1
 /// is the public commitment; so the private transfer columns are the committed transfers.
 /// Fee terms (price, cost and whether it fits in 128 bits, debit, tip, fee-cap check) are proven
 /// by <see cref="FeeTermsGadget"/> from those columns and the public base fee. Region kinds come
@@ -32,8 +33,8 @@ public sealed class TransferAir : IAir
     public const string AirName = "transfer-batch-v2";
 
     /// <summary>
-    /// Transfers per proof: 511 transfers and the fee region fill 512 regions = 2^18 rows, whose 8x
-    /// extension (about 370 columns) takes about 6 GB in the CPU prover. 255 fit in 2^17 rows.
+    /// Transfers per proof: 511 transfers and the fee region need 2^18 rows (383 fit in 2^17); the CPU
+    /// prover holds the 8x extension of the 330 columns in memory (4.7 GB peak measured at 2^17 rows).
     /// </summary>
     public const int MaxTransfers = 511;
 
