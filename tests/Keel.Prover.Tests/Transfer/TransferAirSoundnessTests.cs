@@ -133,6 +133,11 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
             // Lane L: width 8 is a prefix of width 12.
             return c < 8 ? "L.in8" : c < 12 ? "L.in12" : c < gadget + 8 ? "L.out8" : c < gadget + 12 ? "L.out12" : c < TransferAir.Narrow.Columns ? "L.mid8" : "L.mid12";
         }
+        if (c < TransferAir.LaneL + TransferAir.Wide.Columns)
+        {
+            // Lane R's first columns double as lane L's width-12-only columns (leaf and sponge rows).
+            return "LR.shared";
+        }
         if (c < TransferAir.Sib)
         {
             var o = c - TransferAir.LaneR;
@@ -253,8 +258,9 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
     /// The exact set of cells that may change alone without breaking a constraint, by column group
     /// and row kind (region kind does not matter). Each is a cell the statement does not read there:
     /// the path inputs (sibling, bit, accumulator) and lane R off the level rows; lane L on the
-    /// receiver block's rows after its root (no permutation selected there) and its width-12-only
-    /// columns on level rows (width 8 selected); Hold on the trace's first row (Hold is read only
+    /// receiver block's rows after its root (no permutation selected there); the columns lane R shares
+    /// with lane L's width-12-only part likewise only there (lane L reads them on leaf and sponge
+    /// rows, lane R on level rows); Hold on the trace's first row (Hold is read only
     /// from a block's row 1 on, and row 0 has no previous row to carry it from); range-lane cells
     /// outside every scheduled slot. Everything else, every region- and block-constant column,
     /// the sponge state, and lane L on leaf and sponge rows included, must be caught.
@@ -268,6 +274,7 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
             "Sib" or "Bit" or "Acc" or "R.in" or "R.mid" or "R.out" => !level,
             "L.in8" or "L.in12" or "L.out8" or "L.out12" or "L.mid8" => receiverTail,
             "L.mid12" => level || receiverTail,
+            "LR.shared" => receiverTail,
             "Hold" => firstRow,
             "RangeBit.free" or "RangeAcc.free" => true,
             _ => false,
