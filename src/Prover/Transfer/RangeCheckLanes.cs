@@ -10,7 +10,10 @@ namespace Keel.Prover.Transfer;
 /// so the target is below 2^b. The target column must hold one value over the item's rows
 /// (callers schedule block- or region-constant columns inside the rows where they are constant).
 /// Scheduling is greedy and deterministic, so prover and verifier derive the same periodic
-/// columns from the same item list.
+/// columns from the same item list. One target selector per (lane, target column) marks the last
+/// rows of every slot of that lane checking that column (slots in a lane never share a row), so
+/// a layout that repeats its items region after region inside the period pays one periodic
+/// column per item of a region, not per item of the period.
 /// </summary>
 internal sealed class RangeCheckLanes
 {
@@ -22,6 +25,9 @@ internal sealed class RangeCheckLanes
     private readonly int _firstColumn;
     private readonly int _periodicBase;
     private readonly List<Slot> _slots = [];
+
+    /// <summary>The (lane, target column) pairs in order of first appearance: one target selector each.</summary>
+    private readonly List<(int Lane, int Column)> _targets = [];
 
     public RangeCheckLanes(int firstColumn, int lanes, int period, int periodicBase, IReadOnlyList<Item> items)
     {
@@ -53,6 +59,10 @@ internal sealed class RangeCheckLanes
                             used[lane, r] = true;
                         }
                         _slots.Add(new Slot(lane, start, item));
+                        if (!_targets.Contains((lane, item.Column)))
+                        {
+                            _targets.Add((lane, item.Column));
+                        }
                         placed = true;
                     }
                 }
@@ -68,8 +78,8 @@ internal sealed class RangeCheckLanes
     public int Period { get; }
     public int Columns => 2 * Lanes;
 
-    /// <summary>First, step and weight per lane, then one target selector per item.</summary>
-    public int PeriodicCount => 3 * Lanes + _slots.Count;
+    /// <summary>First, step and weight per lane, then one target selector per (lane, target column).</summary>
+    public int PeriodicCount => 3 * Lanes + _targets.Count;
 
     private int BitColumn(int lane) => _firstColumn + 2 * lane;
     private int AccColumn(int lane) => _firstColumn + 2 * lane + 1;
@@ -90,7 +100,7 @@ internal sealed class RangeCheckLanes
                 columns[3 * lane + 1][start + j] = 1;
                 columns[3 * lane + 2][start + j] = 1UL << (j + 1);
             }
-            columns[3 * Lanes + s][start + item.Bits - 1] = 1;
+            columns[3 * Lanes + _targets.IndexOf((lane, item.Column))][start + item.Bits - 1] = 1;
         }
         return columns;
     }
@@ -107,11 +117,11 @@ internal sealed class RangeCheckLanes
             yield return P(3 * lane + 1) * (Expr.Next(AccColumn(lane)) - acc - P(3 * lane + 2) * Expr.Next(BitColumn(lane)));
             Expr target = 0;
             var any = false;
-            for (var s = 0; s < _slots.Count; s++)
+            for (var s = 0; s < _targets.Count; s++)
             {
-                if (_slots[s].Lane == lane)
+                if (_targets[s].Lane == lane)
                 {
-                    target = target + P(3 * Lanes + s) * (acc - Expr.Cur(_slots[s].Item.Column));
+                    target = target + P(3 * Lanes + s) * (acc - Expr.Cur(_targets[s].Column));
                     any = true;
                 }
             }

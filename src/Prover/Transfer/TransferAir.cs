@@ -8,20 +8,22 @@ namespace Keel.Prover.Transfer;
 /// the public batch commitment (docs/prover.md section 9; the rules of <c>WitnessChecker</c>).
 /// Statement: <see cref="TransferStatement"/> (header only: the transfers are private columns).
 ///
-/// Layout: one 330-row region per transfer, then one for the fee recipient, then no-op regions;
-/// three regions per 1024-row period (the third takes the period's 34 idle rows), a power of two
-/// of periods. A region is two 165-row blocks, the sender block (the transfer's from) and the
+/// Layout: one 88-row region per transfer, then one for the fee recipient, then no-op regions;
+/// eleven regions per 1024-row period (the eleventh takes the period's 56 idle rows), a power of two
+/// of periods. A region is two 44-row blocks, the sender block (the transfer's from) and the
 /// receiver block (to; for a skipped transfer a no-op re-opening of from; in the fee region both
-/// are the fee recipient). One row computes one whole Poseidon2 permutation
-/// (<see cref="Poseidon2RowGadget"/>) in each of two lanes:
+/// are the fee recipient). One row computes whole Poseidon2 permutations
+/// (<see cref="Poseidon2RowGadget"/>) in two lanes of four width-8 slots each (lane L at columns
+/// 0, 94, 188, 282; lane R at 376 + 94s); a width-12 permutation runs at a lane's first column:
 /// <code>
-/// block row 0        lane L: width 12, the old account's leaf (lane L's width-12 columns overlap lane R's first ones)
-/// block row 1        lane L: width 12, the new account's leaf
-/// block rows 2..161  level h = row - 2: lane L compresses the old path, lane R the new one, same sibling
-/// block row 161      lane outputs are the old and new roots
-/// sender rows 162..164  lane L: width 12, the batch-commitment sponge absorbs the transfer (3 blocks of 8)
+/// block row 0          lane L: width 12, the old account's leaf; lane R: width 12, the new account's leaf
+/// block rows 1..40     slot s of row r is level h = 4(r - 1) + s: lane L compresses the old path, lane R
+///                      the new one, same sibling and bit; slot 0 takes the previous row's leaf or slot 3
+/// block row 40         slot 3's outputs are the old and new roots
+/// sender rows 41..43   lane L: width 12, the batch-commitment sponge absorbs the transfer (3 blocks of 8)
 /// </code>
-/// Range-check bits run down their own lanes over the whole region. The sponge state is carried
+/// A lane's width-12 columns overlap its slot 1's first 36, which no permutation uses on those rows.
+/// Range-check bits run down their own 18 lanes inside each region. The sponge state is carried
 /// from region to region (column Sp), starts at the header state the verifier computes, and its digest after region n-1
 /// is the public commitment; so the private transfer columns are the committed transfers.
 /// Fee terms (price, cost and whether it fits in 128 bits, debit, tip, fee-cap check) are proven
@@ -33,32 +35,37 @@ public sealed class TransferAir : IAir
     public const string AirName = "transfer-batch-v2";
 
     /// <summary>
-    /// Transfers per proof: 511 transfers and the fee region need 2^18 rows (383 fit in 2^17); the CPU
-    /// prover holds the 8x extension of the 330 columns in memory (4.7 GB peak measured at 2^17 rows).
+    /// Transfers per proof: 511 transfers and the fee region need 2^16 rows (64 periods
+    /// hold 704 regions); the CPU prover holds the 8x extension of every column in memory.
     /// </summary>
     public const int MaxTransfers = 511;
 
     public const int Depth = MerklePathAir.Depth;
 
-    /// <summary>Rows of one account-update block: two leaf rows, 160 level rows, three sponge rows (sender blocks).</summary>
-    public const int BlockRows = 165;
+    /// <summary>Tree levels per level row: one width-8 permutation per level in each of four slots per lane.</summary>
+    public const int LevelsPerRow = 4;
+
+    /// <summary>Level rows of a block: 160 levels, four per row.</summary>
+    public const int LevelRows = Depth / LevelsPerRow;
+
+    /// <summary>Rows of one account-update block: the leaf row, 40 level rows, three sponge rows (sender blocks).</summary>
+    public const int BlockRows = 1 + LevelRows + SpongeRows;
 
     /// <summary>A region (one transfer) is a sender and a receiver block.</summary>
     public const int RegionRows = 2 * BlockRows;
 
     /// <summary>
-    /// Periodic columns repeat every 1024 rows, which hold three regions (990 rows) and 34 idle rows
-    /// appended to the third region's receiver block. A power-of-two region size (512) would waste a
-    /// third of the rows; this packing proves a 2^k-transfer batch in half the rows.
+    /// Periodic columns repeat every 1024 rows, which hold eleven regions (968 rows) and 56 idle
+    /// rows appended to the eleventh region's receiver block. A power-of-two region size (128)
+    /// would waste a third of the rows.
     /// </summary>
     public const int PeriodRows = 1024;
 
-    public const int RegionsPerPeriod = 3;
+    public const int RegionsPerPeriod = PeriodRows / RegionRows;
 
-    internal const int LeafOldRow = 0;
-    internal const int LeafNewRow = 1;
-    internal const int FirstLevelRow = 2;
-    internal const int RootRowInBlock = FirstLevelRow + Depth - 1;
+    internal const int LeafRow = 0;
+    internal const int FirstLevelRow = 1;
+    internal const int RootRowInBlock = FirstLevelRow + LevelRows - 1;
     internal const int SpongeRow = RootRowInBlock + 1;
     internal const int SpongeRows = 3;
 
@@ -66,18 +73,21 @@ public sealed class TransferAir : IAir
     internal static readonly Poseidon2RowGadget Narrow = new(8);
 
     // ---- columns
+    // Lane L: four width-8 slots side by side; its width-12 rows (leaf, sponge) run at column 0 over
+    // slot 0 and the first 36 columns of slot 1, which no level-row permutation uses on those rows.
+    // Lane R likewise from column LaneR (its width-12 row is the new leaf).
     internal const int LaneL = 0;
+    internal static readonly int LaneR = LevelsPerRow * Narrow.Columns;
 
-    // Lane R starts where lane L's width-8 columns end: lane L's width-12 rows (leaves, sponge) run
-    // over lane R's first 36 columns, which lane R (levels only) never uses on those rows.
-    internal static readonly int LaneR = Narrow.Columns;
-    internal static readonly int Sib = LaneR + Narrow.Columns;
-    internal static readonly int Bit = Sib + 4;
-    internal static readonly int Acc = Bit + 1;
-    internal static readonly int Hold = Acc + 1;
+    /// <summary>First column of slot <paramref name="slot"/> (level 4(row - 1) + slot) of lane <paramref name="lane"/>.</summary>
+    internal static int Slot(int lane, int slot) => lane + slot * Narrow.Columns;
+
+    internal static readonly int Sib = LaneR + LevelsPerRow * Narrow.Columns; // four per slot
+    internal static readonly int Bit = Sib + 4 * LevelsPerRow; // one per slot
+    internal static readonly int Acc = Bit + LevelsPerRow;
 
     // block-constant
-    internal static readonly int OldAcc = Hold + 4;
+    internal static readonly int OldAcc = Acc + 1;
     internal static readonly int NewAcc = OldAcc + 5;
     internal static readonly int OldRoot = NewAcc + 5;
     internal static readonly int NewRoot = OldRoot + 4;
@@ -114,27 +124,30 @@ public sealed class TransferAir : IAir
 
     internal static readonly int RegionFirst = From;
 
-    // ---- periodic columns (period: one region)
-    private const int PW12 = 0;
-    private const int PW8 = 1;
-    private const int PRow0 = 2;
-    private const int PRow1 = 3;
-    private const int PRow2 = 4;
-    private const int PLevelT = 5;
-    private const int PRoot = 6;
-    private const int PSpA = 7;
-    private const int PSpB = 8;
-    private const int PSpEnd = 9;
-    private const int PBlockEnd = 10;
-    private const int PRegionEnd = 11;
-    private const int PSide = 12;
-    private const int PLimbFirst = 13;
-    private const int PStep = 14;
-    private const int PWeight = 15;
-    private const int PAddrSel = 16; // five
+    // ---- periodic columns (period: PeriodRows)
+    private const int PW12 = 0; // lane L width 12: leaf and sponge rows
+    private const int PW8 = 1; // every slot width 8: level rows
+    private const int PLeaf = 2; // leaf rows: lane R width 12, the leaf preimages
+    private const int PLevelT = 3; // level rows but the root row: slot 3 feeds the next row's slot 0
+    private const int PRoot = 4;
+    private const int PSpA = 5;
+    private const int PSpB = 6;
+    private const int PSpEnd = 7;
+    private const int PBlockEnd = 8;
+    private const int PRegionEnd = 9;
+    private const int PSide = 10;
+    private const int PLimbFirst = 11;
+    private const int PStep = 12;
+    private const int PWeight = 13;
+    private const int PAddrSel = 14; // five
     private const int PRange = PAddrSel + 5;
 
-    internal const int RangeLanes = 4;
+    /// <summary>
+    /// Range-check lanes: a region's 36 32-bit and 8 16-bit checks (1280 bits) in its 88 rows. A
+    /// 32-bit check must lie inside the region (the new balance inside its 44-row block), so a lane
+    /// holds at most two of them per region: 18 lanes.
+    /// </summary>
+    internal const int RangeLanes = 18;
 
     public TransferAir(IReadOnlyList<ulong> publicInputs)
     {
@@ -251,11 +264,10 @@ public sealed class TransferAir : IAir
             var b = sender ? o : o - BlockRows;
             var blockEnd = sender ? o == BlockRows - 1 : o == RegionLength(j) - 1;
             var spongeRow = sender && b >= SpongeRow && b < SpongeRow + SpongeRows;
-            p[PW12][r] = b is LeafOldRow or LeafNewRow || spongeRow ? 1UL : 0;
-            p[PW8][r] = b >= FirstLevelRow && b <= RootRowInBlock ? 1UL : 0;
-            p[PRow0][r] = b == LeafOldRow ? 1UL : 0;
-            p[PRow1][r] = b == LeafNewRow ? 1UL : 0;
-            p[PRow2][r] = b == FirstLevelRow ? 1UL : 0;
+            var levelRow = b >= FirstLevelRow && b <= RootRowInBlock;
+            p[PW12][r] = b == LeafRow || spongeRow ? 1UL : 0;
+            p[PW8][r] = levelRow ? 1UL : 0;
+            p[PLeaf][r] = b == LeafRow ? 1UL : 0;
             p[PLevelT][r] = b >= FirstLevelRow && b < RootRowInBlock ? 1UL : 0;
             p[PRoot][r] = b == RootRowInBlock ? 1UL : 0;
             p[PSpA][r] = sender && b == SpongeRow ? 1UL : 0;
@@ -264,20 +276,20 @@ public sealed class TransferAir : IAir
             p[PBlockEnd][r] = blockEnd ? 1UL : 0;
             p[PRegionEnd][r] = !sender && blockEnd ? 1UL : 0;
             p[PSide][r] = sender ? 1UL : 0;
-            if (b >= FirstLevelRow && b <= RootRowInBlock)
+            if (levelRow)
             {
-                // Level h's bit is bit h % 32 of address limb h / 32 (limb 0 least significant).
-                var h = b - FirstLevelRow;
-                var bitIndex = h % 32;
-                p[PLimbFirst][r] = bitIndex == 0 ? 1UL : 0;
-                if (bitIndex < 31)
+                // Row b holds levels 4(b - 1) .. 4(b - 1) + 3: bits 4i .. 4i + 3 of address limb
+                // (b - 1) / 8 (limb 0 least significant), i = (b - 1) % 8.
+                var i = (b - FirstLevelRow) % 8;
+                p[PLimbFirst][r] = i == 0 ? 1UL : 0;
+                if (i < 7)
                 {
                     p[PStep][r] = 1;
-                    p[PWeight][r] = 1UL << (bitIndex + 1);
+                    p[PWeight][r] = 1UL << (LevelsPerRow * (i + 1));
                 }
                 else
                 {
-                    p[PAddrSel + h / 32][r] = 1;
+                    p[PAddrSel + (b - FirstLevelRow) / 8][r] = 1;
                 }
             }
         }
@@ -304,20 +316,28 @@ public sealed class TransferAir : IAir
         Expr N(int c) => Expr.Next(c);
         Expr[] Cs(int c, int count) => [.. Enumerable.Range(c, count).Select(C)];
         Expr[] Ns(int c, int count) => [.. Enumerable.Range(c, count).Select(N)];
-        Expr[] OutL(int count, bool next = false) => [.. Enumerable.Range(0, count).Select(i => Wide.Output(LaneL, i, next))];
-        Expr[] OutL8(int count) => [.. Enumerable.Range(0, count).Select(i => Narrow.Output(LaneL, i))];
-        Expr[] OutR8(int count) => [.. Enumerable.Range(0, count).Select(i => Narrow.Output(LaneR, i))];
+        Expr[] Out12(int lane) => [.. Enumerable.Range(0, 4).Select(i => Wide.Output(lane, i))];
+        Expr[] Out8(int lane, int slot) => [.. Enumerable.Range(0, 4).Select(i => Narrow.Output(Slot(lane, slot), i))];
         var two32 = Expr.Const(1UL << 32);
+        int[] lanes = [LaneL, LaneR];
 
-        // ---- permutations: lane L width 12 on leaf and sponge rows, both lanes width 8 on level rows
+        // ---- permutations: lane L width 12 on leaf and sponge rows, lane R width 12 on leaf rows,
+        // every slot of both lanes width 8 on level rows
         list.AddRange(Wide.Constraints(LaneL, P(PW12)));
-        list.AddRange(Narrow.Constraints(LaneL, P(PW8)));
-        list.AddRange(Narrow.Constraints(LaneR, P(PW8)));
-
-        // ---- leaves: H([1, bal 0..3, nonce]) as one width-12 permutation of [1, a.., 0, 0 | 6, 0, 0, 0]
-        for (var row = 0; row < 2; row++)
+        list.AddRange(Wide.Constraints(LaneR, P(PLeaf)));
+        foreach (var lane in lanes)
         {
-            var account = row == 0 ? OldAcc : NewAcc;
+            for (var s = 0; s < LevelsPerRow; s++)
+            {
+                list.AddRange(Narrow.Constraints(Slot(lane, s), P(PW8)));
+            }
+        }
+
+        // ---- leaves: H([1, bal 0..3, nonce]) as one width-12 permutation of [1, a.., 0, 0 | 6, 0, 0, 0];
+        // lane L hashes the old account, lane R the new one
+        foreach (var lane in lanes)
+        {
+            var account = lane == LaneL ? OldAcc : NewAcc;
             var pre = new Expr[12];
             pre[0] = 1;
             for (var i = 0; i < 5; i++)
@@ -332,42 +352,57 @@ public sealed class TransferAir : IAir
             pre[11] = 0;
             for (var i = 0; i < 12; i++)
             {
-                list.Add(P(row == 0 ? PRow0 : PRow1) * (C(Poseidon2RowGadget.InputColumn(LaneL, i)) - pre[i]));
+                list.Add(P(PLeaf) * (C(Poseidon2RowGadget.InputColumn(lane, i)) - pre[i]));
             }
         }
-        // The old leaf is held (Hold) from row 0 to level 0 at row 2; the new leaf feeds lane R's level 0 from row 1.
-        var outL4 = OutL(4);
-        for (var i = 0; i < 4; i++)
+
+        // ---- paths: slot 0 of the first level row takes the leaf; slot 0 of a later level row takes
+        // the previous row's slot 3; slot s > 0 takes slot s - 1 of its own row; inputs ordered by the slot's bit
+        foreach (var lane in lanes)
         {
-            list.Add(P(PRow0) * (N(Hold + i) - outL4[i]));
-            list.Add((1 - P(PRow0)) * (N(Hold + i) - C(Hold + i)));
+            var fromLeaf = Select(N(Bit), Out12(lane), Ns(Sib, 4));
+            var fromRow = Select(N(Bit), Out8(lane, LevelsPerRow - 1), Ns(Sib, 4));
+            for (var i = 0; i < 8; i++)
+            {
+                var next = N(Poseidon2RowGadget.InputColumn(Slot(lane, 0), i));
+                list.Add(P(PLeaf) * (next - fromLeaf[i]));
+                list.Add(P(PLevelT) * (next - fromRow[i]));
+            }
+            for (var s = 1; s < LevelsPerRow; s++)
+            {
+                var input = Select(C(Bit + s), Out8(lane, s - 1), Cs(Sib + 4 * s, 4));
+                for (var i = 0; i < 8; i++)
+                {
+                    list.Add(P(PW8) * (C(Poseidon2RowGadget.InputColumn(Slot(lane, s), i)) - input[i]));
+                }
+            }
         }
-        var bit = C(Bit);
-        var nextBit = N(Bit);
-        var level0L = Select(bit, Cs(Hold, 4), Cs(Sib, 4));
-        var level0R = Select(nextBit, outL4, Ns(Sib, 4));
-        var nextL = Select(nextBit, OutL8(4), Ns(Sib, 4));
-        var nextR = Select(nextBit, OutR8(4), Ns(Sib, 4));
-        for (var i = 0; i < 8; i++)
-        {
-            list.Add(P(PRow2) * (C(Poseidon2RowGadget.InputColumn(LaneL, i)) - level0L[i]));
-            list.Add(P(PRow1) * (N(Poseidon2RowGadget.InputColumn(LaneR, i)) - level0R[i]));
-            list.Add(P(PLevelT) * (N(Poseidon2RowGadget.InputColumn(LaneL, i)) - nextL[i]));
-            list.Add(P(PLevelT) * (N(Poseidon2RowGadget.InputColumn(LaneR, i)) - nextR[i]));
-        }
-        // Level 159's outputs are the roots.
-        var rootL = OutL8(4);
-        var rootR = OutR8(4);
+        // Level 159's outputs (slot 3 of the last level row) are the roots.
+        var rootL = Out8(LaneL, LevelsPerRow - 1);
+        var rootR = Out8(LaneR, LevelsPerRow - 1);
         for (var i = 0; i < 4; i++)
         {
             list.Add(P(PRoot) * (rootL[i] - C(OldRoot + i)));
             list.Add(P(PRoot) * (rootR[i] - C(NewRoot + i)));
         }
 
-        // ---- address bits: boolean, accumulated per 32 levels into the limb the block opens
-        list.Add(bit * (bit - 1));
-        list.Add(P(PLimbFirst) * (C(Acc) - bit));
-        list.Add(P(PStep) * (N(Acc) - C(Acc) - P(PWeight) * nextBit));
+        // ---- address bits: boolean, accumulated four per row (32 levels, eight rows) into the limb the block opens
+        Expr Nibble(Func<int, Expr> column)
+        {
+            Expr sum = column(Bit);
+            for (var s = 1; s < LevelsPerRow; s++)
+            {
+                sum = sum + Expr.Const(1UL << s) * column(Bit + s);
+            }
+            return sum;
+        }
+        for (var s = 0; s < LevelsPerRow; s++)
+        {
+            var bit = C(Bit + s);
+            list.Add(bit * (bit - 1));
+        }
+        list.Add(P(PLimbFirst) * (C(Acc) - Nibble(C)));
+        list.Add(P(PStep) * (N(Acc) - C(Acc) - P(PWeight) * Nibble(N)));
         var side = P(PSide);
         var ap = C(Applied);
         Expr addressCheck = 0;
@@ -395,7 +430,7 @@ public sealed class TransferAir : IAir
             tx[i] = C(From + i);
         }
         tx[23] = 0;
-        var outL12 = OutL(12);
+        Expr[] outL12 = [.. Enumerable.Range(0, 12).Select(i => Wide.Output(LaneL, i))];
         for (var j = 0; j < 12; j++)
         {
             var input = C(Poseidon2RowGadget.InputColumn(LaneL, j));

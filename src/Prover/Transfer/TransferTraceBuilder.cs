@@ -189,8 +189,8 @@ public static class TransferTraceBuilder
             var senderAddress = tx.AsSpan(0, 5).ToArray();
             var receiverAddress = applied ? tx.AsSpan(5, 5).ToArray() : senderAddress;
             var credit = region < s.Count ? (applied ? Limbs(terms.Value) : new ulong[4]) : region == s.Count ? Limbs(tips) : new ulong[4];
-            FillBlock(trace, start, TransferAir.BlockRows, senderAddress, senderOld, senderNew, senderPath, debit, new ulong[4], carried);
-            FillBlock(trace, start + TransferAir.BlockRows, length - TransferAir.BlockRows, receiverAddress, receiverOld, receiverNew, receiverPath, new ulong[4], credit, carried);
+            FillBlock(trace, start, TransferAir.BlockRows, senderAddress, senderOld, senderNew, senderPath, debit, new ulong[4]);
+            FillBlock(trace, start + TransferAir.BlockRows, length - TransferAir.BlockRows, receiverAddress, receiverOld, receiverNew, receiverPath, new ulong[4], credit);
             FillSponge(trace, start, length, tx, carried);
             tips = tipsAfter;
         }
@@ -203,7 +203,6 @@ public static class TransferTraceBuilder
 
     private sealed class Carried
     {
-        public ulong[] Hold = new ulong[4];
         public required ulong[] Sponge;
     }
 
@@ -239,7 +238,7 @@ public static class TransferTraceBuilder
     }
 
     private static void FillBlock(ulong[][] trace, int blockStart, int blockLength, ulong[] address, Account oldAccount, Account newAccount, MerklePath path,
-        ulong[] debit, ulong[] credit, Carried carried)
+        ulong[] debit, ulong[] credit)
     {
         var wide = TransferAir.Wide;
         var narrow = TransferAir.Narrow;
@@ -247,32 +246,28 @@ public static class TransferTraceBuilder
         Span<ulong> output8 = stackalloc ulong[8];
         Span<ulong> input = stackalloc ulong[8];
 
-        wide.Fill(trace, blockStart + TransferAir.LeafOldRow, TransferAir.LaneL, LeafPreimage(oldAccount), output);
+        // The leaf row: lane L hashes the old account, lane R the new one.
+        var leafRow = blockStart + TransferAir.LeafRow;
+        wide.Fill(trace, leafRow, TransferAir.LaneL, LeafPreimage(oldAccount), output);
         var nodeL = output[..4].ToArray();
-        wide.Fill(trace, blockStart + TransferAir.LeafNewRow, TransferAir.LaneL, LeafPreimage(newAccount), output);
+        wide.Fill(trace, leafRow, TransferAir.LaneR, LeafPreimage(newAccount), output);
         var nodeR = output[..4].ToArray();
-
-        // Hold: the previous block's value on row 0, the old leaf from row 1 on.
-        for (var i = 0; i < 4; i++)
-        {
-            trace[TransferAir.Hold + i][blockStart] = carried.Hold[i];
-            Array.Fill(trace[TransferAir.Hold + i], nodeL[i], blockStart + 1, blockLength - 1);
-        }
-        carried.Hold = (ulong[])nodeL.Clone();
 
         var siblings = path.ToArray();
         ulong acc = 0;
         for (var level = 0; level < TransferAir.Depth; level++)
         {
-            var row = blockStart + TransferAir.FirstLevelRow + level;
+            var slot = level % TransferAir.LevelsPerRow;
+            var row = blockStart + TransferAir.FirstLevelRow + level / TransferAir.LevelsPerRow;
             var bit = (address[level / 32] >> (level % 32)) & 1;
+            // Acc after the row: the limb's bits so far (a row's four bits are one nibble of it).
             acc = level % 32 == 0 ? bit : acc + (bit << (level % 32));
-            trace[TransferAir.Bit][row] = bit;
+            trace[TransferAir.Bit + slot][row] = bit;
             trace[TransferAir.Acc][row] = acc;
             var sibling = siblings[level];
             for (var i = 0; i < 4; i++)
             {
-                trace[TransferAir.Sib + i][row] = sibling[i];
+                trace[TransferAir.Sib + 4 * slot + i][row] = sibling[i];
             }
             for (var lane = 0; lane < 2; lane++)
             {
@@ -282,7 +277,7 @@ public static class TransferTraceBuilder
                     input[i] = bit == 0 ? node[i] : sibling[i];
                     input[4 + i] = bit == 0 ? sibling[i] : node[i];
                 }
-                narrow.Fill(trace, row, lane == 0 ? TransferAir.LaneL : TransferAir.LaneR, input, output8);
+                narrow.Fill(trace, row, TransferAir.Slot(lane == 0 ? TransferAir.LaneL : TransferAir.LaneR, slot), input, output8);
                 output8[..4].CopyTo(node);
             }
         }

@@ -21,8 +21,8 @@ namespace Keel.Prover.Tests.Transfer;
 /// statement does not depend on (the exact allowed set is pinned, so a loosened constraint fails
 /// here); (2) semantic cheats, each a trace kept consistent with its lie (tree, roots, sponge and
 /// range bits re-derived for the lie) and refused at the rule it breaks; (3) the periodic layout.
-/// One honest batch (applied, skipped, applied: regions 0..2 of period 0, the fee region opening
-/// period 1, two padding regions) is shared by every case.
+/// One honest batch (applied, skipped, applied: regions 0..2, the fee region, seven padding regions,
+/// the last with the period's idle rows: one period) is shared by every case.
 /// </summary>
 public class TransferAirSoundnessTests(ITestOutputHelper output)
 {
@@ -128,24 +128,24 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
     private static string ColumnGroup(TransferAir air, int c)
     {
         var gadget = Poseidon2RowGadget.OutputOffset;
-        if (c < TransferAir.LaneR)
-        {
-            // Lane L: width 8 is a prefix of width 12.
-            return c < 8 ? "L.in8" : c < 12 ? "L.in12" : c < gadget + 8 ? "L.out8" : c < gadget + 12 ? "L.out12" : c < TransferAir.Narrow.Columns ? "L.mid8" : "L.mid12";
-        }
-        if (c < TransferAir.LaneL + TransferAir.Wide.Columns)
-        {
-            // Lane R's first columns double as lane L's width-12-only columns (leaf and sponge rows).
-            return "LR.shared";
-        }
         if (c < TransferAir.Sib)
         {
-            var o = c - TransferAir.LaneR;
-            return o < 8 ? "R.in" : o >= gadget && o < gadget + 8 ? "R.out" : "R.mid";
+            // Lane L then lane R, four width-8 slots each; a lane's width-12 permutation (leaf,
+            // sponge) runs over slot 0 and the first 36 columns of slot 1 ("X.shared").
+            var lane = c < TransferAir.LaneR ? "L" : "R";
+            var o = c - (c < TransferAir.LaneR ? TransferAir.LaneL : TransferAir.LaneR);
+            var slot = o / TransferAir.Narrow.Columns;
+            var so = o % TransferAir.Narrow.Columns;
+            if (o >= TransferAir.Narrow.Columns && o < TransferAir.Wide.Columns)
+            {
+                return $"{lane}.shared";
+            }
+            var part = so < 8 ? "in8" : so < 12 ? "in12" : so < gadget + 8 ? "out8" : so < gadget + 12 ? "out12" : "mid";
+            return $"{lane}{slot}.{part}";
         }
         (int First, int Count, string Name)[] named =
         [
-            (TransferAir.Sib, 4, "Sib"), (TransferAir.Bit, 1, "Bit"), (TransferAir.Acc, 1, "Acc"), (TransferAir.Hold, 4, "Hold"),
+            (TransferAir.Sib, 16, "Sib"), (TransferAir.Bit, 4, "Bit"), (TransferAir.Acc, 1, "Acc"),
             (TransferAir.OldAcc, 4, "OldBal"), (TransferAir.OldAcc + 4, 1, "OldNonce"), (TransferAir.NewAcc, 4, "NewBal"), (TransferAir.NewAcc + 4, 1, "NewNonce"),
             (TransferAir.OldRoot, 4, "OldRoot"), (TransferAir.NewRoot, 4, "NewRoot"), (TransferAir.BalanceCarry, 3, "BalanceCarry"),
             (TransferAir.Sp, 4, "Sp.digest"), (TransferAir.Sp + 4, 8, "Sp.rest"),
@@ -187,15 +187,15 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
         var b = sender ? o : o - TransferAir.BlockRows;
         var side = sender ? "S" : "R";
         var end = sender ? b == TransferAir.BlockRows - 1 : o == TransferAir.RegionLength(j) - 1;
+        // Level row b's four levels are bits 4i..4i+3 of address limb (b - 1) / 8, i = (b - 1) % 8.
         var kind = b switch
         {
-            0 => "leafOld",
-            1 => "leafNew",
-            2 => "level0",
-            < TransferAir.RootRowInBlock when (b - 2) % 32 == 31 => "levelLimbLast",
-            < TransferAir.RootRowInBlock when (b - 2) % 32 == 0 => "levelLimbFirst",
-            < TransferAir.RootRowInBlock => "level",
+            TransferAir.LeafRow => "leaf",
+            TransferAir.FirstLevelRow => "level0",
             TransferAir.RootRowInBlock => "root",
+            < TransferAir.RootRowInBlock when (b - TransferAir.FirstLevelRow) % 8 == 7 => "levelLimbLast",
+            < TransferAir.RootRowInBlock when (b - TransferAir.FirstLevelRow) % 8 == 0 => "levelLimbFirst",
+            < TransferAir.RootRowInBlock => "level",
             < TransferAir.BlockRows => sender ? $"sponge{b - TransferAir.SpongeRow}" : "post",
             _ => "idle",
         };
@@ -204,7 +204,7 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
 
     private static IEnumerable<int> RepresentativeRows(int traceLength)
     {
-        int[] offsets = [0, 1, 2, 3, 4, 20, 33, 34, 35, 100, 160, 161, 162, 163, 164];
+        int[] offsets = [0, 1, 2, 8, 9, 10, 20, 39, 40, 41, 42, 43];
         var rows = new SortedSet<int>();
         for (var region = 0; region * TransferAir.RegionRows < traceLength && TransferAir.RegionStart(region) < traceLength; region++)
         {
@@ -234,13 +234,13 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
     {
         var h = Shared.Value;
         Assert.Equal(3, h.Air.Statement.Count);
-        Assert.Equal(2, h.Air.Periods);
+        Assert.Equal(1, h.Air.Periods);
         StarkProver.CheckTrace(h.Ctx, h.Trace);
         Assert.Empty(Failures(h.Ctx, h.Trace));
 
         // A few cells that CheckTrace refuses are found by the local check, and vice versa.
         var t = Copy(h.Trace);
-        foreach (var (column, row) in new[] { (TransferAir.Value, 10), (TransferAir.NewAcc, 400), (TransferAir.Sp + 3, 1200), (TransferAir.LaneR + 5, 2 + TransferAir.BlockRows + 7) })
+        foreach (var (column, row) in new[] { (TransferAir.Value, 10), (TransferAir.NewAcc, 400), (TransferAir.Sp + 3, 300), (TransferAir.LaneR + 5, 2 + TransferAir.BlockRows + 7), (TransferAir.Slot(TransferAir.LaneL, 3) + 20, 3 * TransferAir.BlockRows + TransferAir.RootRowInBlock) })
         {
             t[column][row] = Goldilocks.Add(t[column][row], 1);
             Assert.True(CellChangeCaught(h.Ctx, t, row));
@@ -257,25 +257,29 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
     /// <summary>
     /// The exact set of cells that may change alone without breaking a constraint, by column group
     /// and row kind (region kind does not matter). Each is a cell the statement does not read there:
-    /// the path inputs (sibling, bit, accumulator) and lane R off the level rows; lane L on the
-    /// receiver block's rows after its root (no permutation selected there); the columns lane R shares
-    /// with lane L's width-12-only part likewise only there (lane L reads them on leaf and sponge
-    /// rows, lane R on level rows); Hold on the trace's first row (Hold is read only
-    /// from a block's row 1 on, and row 0 has no previous row to carry it from); range-lane cells
-    /// outside every scheduled slot. Everything else, every region- and block-constant column,
-    /// the sponge state, and lane L on leaf and sponge rows included, must be caught.
+    /// the path inputs (siblings, bits, accumulator) off the level rows; on a leaf row, each lane's
+    /// columns outside its width-12 permutation (slot 1 past the shared part, slots 2 and 3); on a
+    /// sender's sponge rows, lane L outside its width-12 permutation and all of lane R; on the
+    /// receiver block's rows after its root, every lane column (no permutation selected there);
+    /// range-lane cells outside every scheduled slot. Everything else, every slot on every level
+    /// row, every region- and block-constant column, the sponge state, and each width-12
+    /// permutation on its rows included, must be caught.
     /// </summary>
-    private static bool AllowedToSurvive(string group, string side, string kind, bool firstRow)
+    private static bool AllowedToSurvive(string group, string side, string kind)
     {
         var level = LevelKinds.Contains(kind);
         var receiverTail = side == "R" && kind is "post" or "idle";
+        var sponge = kind.StartsWith("sponge", StringComparison.Ordinal);
+        if (group.Length >= 2 && (group[0] == 'L' || group[0] == 'R') && (char.IsAsciiDigit(group[1]) || group[1..] == ".shared"))
+        {
+            // A lane column: group is "{lane}{slot}.{part}" or "{lane}.shared".
+            var lane = group[0];
+            var wide = group[1] == '.' || group[1] == '0';
+            return !level && (receiverTail || !wide || (sponge && lane == 'R'));
+        }
         return group switch
         {
-            "Sib" or "Bit" or "Acc" or "R.in" or "R.mid" or "R.out" => !level,
-            "L.in8" or "L.in12" or "L.out8" or "L.out12" or "L.mid8" => receiverTail,
-            "L.mid12" => level || receiverTail,
-            "LR.shared" => receiverTail,
-            "Hold" => firstRow,
+            "Sib" or "Bit" or "Acc" => !level,
             "RangeBit.free" or "RangeAcc.free" => true,
             _ => false,
         };
@@ -326,7 +330,7 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
                 cells++;
                 var key = $"{group}@{rowKey}";
                 (survived ? survivors : caught)[key] = (survived ? survivors : caught).GetValueOrDefault(key) + 1;
-                if (survived != AllowedToSurvive(group, side, kind, row == 0))
+                if (survived != AllowedToSurvive(group, side, kind))
                 {
                     unexpected.Add($"column {c} ({key}, row {row}) {(survived ? "survives a change" : "is caught but was expected free")}");
                 }
@@ -409,7 +413,7 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
 
     /// <summary>
     /// Re-derives a block for old and new accounts chosen by the cheat: accounts, both leaf
-    /// permutations, Hold, both paths from the trace's own siblings and bits, the roots, and balance
+    /// permutations (one leaf row), both paths from the trace's own siblings and bits, the roots, and balance
     /// carries that make limbs 0..2 of the balance equation hold (so only a real lie breaks it).
     /// </summary>
     private static void RefillBlock(TransferAir air, ulong[][] t, int region, bool sender, Account before, Account after)
@@ -424,30 +428,26 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
             Array.Fill(t[TransferAir.NewAcc + i], newLeaf[1 + i], start, length);
         }
         var out12 = new ulong[12];
-        TransferAir.Wide.Fill(t, start + TransferAir.LeafOldRow, TransferAir.LaneL, oldLeaf, out12);
+        TransferAir.Wide.Fill(t, start + TransferAir.LeafRow, TransferAir.LaneL, oldLeaf, out12);
         var nodeL = out12[..4];
-        TransferAir.Wide.Fill(t, start + TransferAir.LeafNewRow, TransferAir.LaneL, newLeaf, out12);
+        TransferAir.Wide.Fill(t, start + TransferAir.LeafRow, TransferAir.LaneR, newLeaf, out12);
         var nodeR = out12[..4];
-        for (var i = 0; i < 4; i++)
-        {
-            var end = Math.Min(start + length + 1, t[0].Length);
-            Array.Fill(t[TransferAir.Hold + i], nodeL[i], start + 1, end - start - 1);
-        }
         var input = new ulong[8];
         var out8 = new ulong[8];
         for (var level = 0; level < TransferAir.Depth; level++)
         {
-            var row = start + TransferAir.FirstLevelRow + level;
-            var bit = t[TransferAir.Bit][row];
+            var slot = level % TransferAir.LevelsPerRow;
+            var row = start + TransferAir.FirstLevelRow + level / TransferAir.LevelsPerRow;
+            var bit = t[TransferAir.Bit + slot][row];
             foreach (var (lane, node) in new[] { (TransferAir.LaneL, nodeL), (TransferAir.LaneR, nodeR) })
             {
                 for (var i = 0; i < 4; i++)
                 {
-                    var sib = t[TransferAir.Sib + i][row];
+                    var sib = t[TransferAir.Sib + 4 * slot + i][row];
                     input[i] = bit == 0 ? node[i] : sib;
                     input[4 + i] = bit == 0 ? sib : node[i];
                 }
-                TransferAir.Narrow.Fill(t, row, lane, input, out8);
+                TransferAir.Narrow.Fill(t, row, TransferAir.Slot(lane, slot), input, out8);
                 Array.Copy(out8, node, 4);
             }
         }
@@ -540,10 +540,10 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
         ulong acc = 0;
         for (var level = 0; level < TransferAir.Depth; level++)
         {
-            var row = blockStart + TransferAir.FirstLevelRow + level;
+            var row = blockStart + TransferAir.FirstLevelRow + level / TransferAir.LevelsPerRow;
             var bit = (limbs[level / 32] >> (level % 32)) & 1;
             acc = level % 32 == 0 ? bit : acc + (bit << (level % 32));
-            t[TransferAir.Bit][row] = bit;
+            t[TransferAir.Bit + level % TransferAir.LevelsPerRow][row] = bit;
             t[TransferAir.Acc][row] = acc;
         }
     }
@@ -916,35 +916,49 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
         var p = air.PeriodicColumns;
         Assert.All(p, c => Assert.Equal(TransferAir.PeriodRows, c.Length));
         IEnumerable<int> Rows(int k) => Enumerable.Range(0, TransferAir.PeriodRows).Where(r => p[k][r] != 0);
-        int[] blockStarts = [0, 165, 330, 495, 660, 825];
-        int[] senderStarts = [0, 330, 660];
-        // Indices of BuildPeriodicColumns: PW12, PW8, PRow0, PRow1, PRow2, PLevelT, PRoot, PSpA, PSpB, PSpEnd, PBlockEnd, PRegionEnd, PSide.
-        Assert.Equal(blockStarts.SelectMany(b => new[] { b, b + 1 }).Concat(senderStarts.SelectMany(b => new[] { b + 162, b + 163, b + 164 })).Order(), Rows(0));
-        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(b + 2, 160)), Rows(1));
+        Assert.Equal(44, TransferAir.BlockRows);
+        Assert.Equal(11, TransferAir.RegionsPerPeriod);
+        var blockStarts = Enumerable.Range(0, 22).Select(i => 44 * i).ToArray();
+        var senderStarts = Enumerable.Range(0, 11).Select(j => 88 * j).ToArray();
+        // Indices of BuildPeriodicColumns: PW12, PW8, PLeaf, PLevelT, PRoot, PSpA, PSpB, PSpEnd, PBlockEnd, PRegionEnd, PSide,
+        // PLimbFirst, PStep, PWeight, PAddrSel (five).
+        Assert.Equal(blockStarts.Concat(senderStarts.SelectMany(b => new[] { b + 41, b + 42, b + 43 })).Order(), Rows(0));
+        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(b + 1, 40)), Rows(1));
         Assert.Equal(blockStarts, Rows(2));
-        Assert.Equal(blockStarts.Select(b => b + 1), Rows(3));
-        Assert.Equal(blockStarts.Select(b => b + 2), Rows(4));
-        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(b + 2, 159)), Rows(5));
-        Assert.Equal(blockStarts.Select(b => b + 161), Rows(6));
-        Assert.Equal(senderStarts.Select(b => b + 162), Rows(7));
-        Assert.Equal(senderStarts.Select(b => b + 163), Rows(8));
-        Assert.Equal(senderStarts.Select(b => b + 164), Rows(9));
-        Assert.Equal([164, 329, 494, 659, 824, 1023], Rows(10));
-        Assert.Equal([329, 659, 1023], Rows(11));
-        Assert.Equal(senderStarts.SelectMany(b => Enumerable.Range(b, 165)), Rows(12));
-        // Address selectors: limb k ends at level 32k + 31 of every block; step/weight on the other levels.
+        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(b + 1, 39)), Rows(3));
+        Assert.Equal(blockStarts.Select(b => b + 40), Rows(4));
+        Assert.Equal(senderStarts.Select(b => b + 41), Rows(5));
+        Assert.Equal(senderStarts.Select(b => b + 42), Rows(6));
+        Assert.Equal(senderStarts.Select(b => b + 43), Rows(7));
+        Assert.Equal(blockStarts[..^1].Select(b => b + 43).Append(1023), Rows(8));
+        Assert.Equal(senderStarts[..^1].Select(b => b + 87).Append(1023), Rows(9));
+        Assert.Equal(senderStarts.SelectMany(b => Enumerable.Range(b, 44)), Rows(10));
+        // Address selectors: limb k (levels 32k..32k+31) is level rows 1 + 8k .. 8 + 8k of every block, four bits
+        // per row; the accumulator steps with weight 2^(4(i+1)) from the limb's row i to row i + 1.
         for (var k = 0; k < 5; k++)
         {
-            Assert.Equal(blockStarts.Select(b => b + 2 + 32 * k + 31), Rows(16 + k));
+            Assert.Equal(blockStarts.Select(b => b + 1 + 8 * k + 7), Rows(14 + k));
         }
-        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(0, 5).Select(k => b + 2 + 32 * k)), Rows(13));
-        Assert.Equal(6 * 155, Rows(14).Count());
+        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(0, 5).Select(k => b + 1 + 8 * k)), Rows(11));
+        Assert.Equal(blockStarts.SelectMany(b => Enumerable.Range(0, 5).SelectMany(k => Enumerable.Range(b + 1 + 8 * k, 7))), Rows(12));
+        foreach (var b in blockStarts)
+        {
+            for (var k = 0; k < 5; k++)
+            {
+                for (var i = 0; i < 7; i++)
+                {
+                    Assert.Equal(1UL << (4 * (i + 1)), p[13][b + 1 + 8 * k + i]);
+                }
+            }
+        }
+        Assert.Equal(blockStarts.Length * 35, Rows(13).Count());
+        Assert.True(p.Count <= AirContext.MaxPeriodicColumns);
         // The statement's rows: the digest after region r on its receiver block's first row, the post root on the fee region's last row.
-        for (var r = 0; r < 6; r++)
+        for (var r = 0; r < 22; r++)
         {
             Assert.Equal(TransferAir.RegionStart(r) + TransferAir.BlockRows, TransferAir.SpongeDigestRow(r));
         }
         var n = air.Statement.Count;
-        Assert.Contains(air.Assertions, a => a.Column == TransferAir.NewRoot && a.Row == RegionEnd(n) - 1 && RegionEnd(n) - 1 == 1024 + 329);
+        Assert.Contains(air.Assertions, a => a.Column == TransferAir.NewRoot && a.Row == RegionEnd(n) - 1 && RegionEnd(n) - 1 == 4 * 88 - 1);
     }
 }
