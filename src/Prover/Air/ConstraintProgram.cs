@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Keel.Core.Field;
+using Keel.Prover.Polynomials;
 
 namespace Keel.Prover.Air;
 
@@ -259,12 +262,22 @@ public sealed unsafe class BlockEvaluator
         {
             for (var r = 0; r < count; r++)
             {
-                sumA0[r] = Polynomials.Accumulator.Reduce(sums[2 * BlockRows + r], sums[BlockRows + r], sums[r]);
-                sumA1[r] = Polynomials.Accumulator.Reduce(sums[5 * BlockRows + r], sums[4 * BlockRows + r], sums[3 * BlockRows + r]);
+                if (GoldilocksX8.IsSupported)
+                {
+                    // Vector path: canonical running sums in the first two rows of the buffer.
+                    sumA0[r] = sums[r];
+                    sumA1[r] = sums[BlockRows + r];
+                }
+                else
+                {
+                    sumA0[r] = Accumulator.Reduce(sums[2 * BlockRows + r], sums[BlockRows + r], sums[r]);
+                    sumA1[r] = Accumulator.Reduce(sums[5 * BlockRows + r], sums[4 * BlockRows + r], sums[3 * BlockRows + r]);
+                }
             }
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Run(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
         ulong* output, ulong* coefficientsA0, ulong* coefficientsA1)
     {
@@ -319,7 +332,15 @@ public sealed unsafe class BlockEvaluator
                     {
                         var a = regs + _slot[op.A] * BlockRows;
                         var b = regs + _slot[op.B] * BlockRows;
-                        for (var r = 0; r < count; r++)
+                        var r = 0;
+                        if (GoldilocksX8.IsSupported)
+                        {
+                            for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                            {
+                                Vector512.Store(GoldilocksX8.Add(Vector512.Load(a + r), Vector512.Load(b + r)), dst + r);
+                            }
+                        }
+                        for (; r < count; r++)
                         {
                             dst[r] = Goldilocks.Add(a[r], b[r]);
                         }
@@ -329,7 +350,15 @@ public sealed unsafe class BlockEvaluator
                     {
                         var a = regs + _slot[op.A] * BlockRows;
                         var b = regs + _slot[op.B] * BlockRows;
-                        for (var r = 0; r < count; r++)
+                        var r = 0;
+                        if (GoldilocksX8.IsSupported)
+                        {
+                            for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                            {
+                                Vector512.Store(GoldilocksX8.Sub(Vector512.Load(a + r), Vector512.Load(b + r)), dst + r);
+                            }
+                        }
+                        for (; r < count; r++)
                         {
                             dst[r] = Goldilocks.Sub(a[r], b[r]);
                         }
@@ -339,7 +368,15 @@ public sealed unsafe class BlockEvaluator
                     {
                         var a = regs + _slot[op.A] * BlockRows;
                         var b = regs + _slot[op.B] * BlockRows;
-                        for (var r = 0; r < count; r++)
+                        var r = 0;
+                        if (GoldilocksX8.IsSupported)
+                        {
+                            for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                            {
+                                Vector512.Store(GoldilocksX8.Mul(Vector512.Load(a + r), Vector512.Load(b + r)), dst + r);
+                            }
+                        }
+                        for (; r < count; r++)
                         {
                             dst[r] = Goldilocks.Mul(a[r], b[r]);
                         }
@@ -360,11 +397,29 @@ public sealed unsafe class BlockEvaluator
                     }
                     var k0 = coefficientsA0[c];
                     var k1 = coefficientsA1[c];
+                    if (GoldilocksX8.IsSupported)
+                    {
+                        var r = 0;
+                        var v0 = Vector512.Create(k0);
+                        var v1 = Vector512.Create(k1);
+                        for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                        {
+                            var v = Vector512.Load(dst + r);
+                            Vector512.Store(GoldilocksX8.Add(Vector512.Load(sums + r), GoldilocksX8.Mul(v0, v)), sums + r);
+                            Vector512.Store(GoldilocksX8.Add(Vector512.Load(sums + BlockRows + r), GoldilocksX8.Mul(v1, v)), sums + BlockRows + r);
+                        }
+                        for (; r < count; r++)
+                        {
+                            sums[r] = Goldilocks.Add(sums[r], Goldilocks.Mul(k0, dst[r]));
+                            sums[BlockRows + r] = Goldilocks.Add(sums[BlockRows + r], Goldilocks.Mul(k1, dst[r]));
+                        }
+                        continue;
+                    }
                     for (var r = 0; r < count; r++)
                     {
                         var v = dst[r];
-                        Polynomials.Accumulator.MulAdd(sums + r, sums + BlockRows + r, sums + 2 * BlockRows + r, k0, v);
-                        Polynomials.Accumulator.MulAdd(sums + 3 * BlockRows + r, sums + 4 * BlockRows + r, sums + 5 * BlockRows + r, k1, v);
+                        Accumulator.MulAdd(sums + r, sums + BlockRows + r, sums + 2 * BlockRows + r, k0, v);
+                        Accumulator.MulAdd(sums + 3 * BlockRows + r, sums + 4 * BlockRows + r, sums + 5 * BlockRows + r, k1, v);
                     }
                 }
             }

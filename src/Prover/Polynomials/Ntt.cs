@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Keel.Core.Field;
 
 namespace Keel.Prover.Polynomials;
@@ -256,7 +257,15 @@ public static class Ntt
                 {
                     var t = scratch + (long)k * n;
                     var sk = scale + (long)k * n;
-                    for (var p = 0; p < n; p++)
+                    var p = 0;
+                    if (GoldilocksX8.IsSupported)
+                    {
+                        for (; p + GoldilocksX8.Lanes <= n; p += GoldilocksX8.Lanes)
+                        {
+                            Vector512.Store(GoldilocksX8.Mul(Vector512.Load(coefficients + p), Vector512.Load(sk + p)), t + p);
+                        }
+                    }
+                    for (; p < n; p++)
                     {
                         t[p] = Goldilocks.Mul(coefficients[p], sk[p]);
                     }
@@ -280,6 +289,7 @@ public static class Ntt
     }
 
     /// <summary>Decimation in time: bit-reversed input, natural-order output; tw as built by <see cref="Twiddles"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Dit(ulong* a, int logN, ulong* tw)
     {
         var n = 1 << logN;
@@ -287,7 +297,13 @@ public static class Ntt
         for (var start = 0; start < n; start += blockSize)
         {
             var block = a + start;
-            for (var m = 1; m < blockSize; m <<= 1)
+            var m = 1;
+            if (GoldilocksX8.IsSupported && blockSize >= 64)
+            {
+                DitFirstThreeStages(block, blockSize, tw);
+                m = 8;
+            }
+            for (; m < blockSize; m <<= 1)
             {
                 DitLayer(block, blockSize, m, tw);
             }
@@ -313,6 +329,22 @@ public static class Ntt
             return;
         }
         var w = tw + m;
+        if (GoldilocksX8.IsSupported && m >= GoldilocksX8.Lanes)
+        {
+            for (var g = 0; g < length; g += 2 * m)
+            {
+                var lo = a + g;
+                var hi = lo + m;
+                for (var j = 0; j < m; j += GoldilocksX8.Lanes)
+                {
+                    var u = Vector512.Load(lo + j);
+                    var v = GoldilocksX8.Mul(Vector512.Load(hi + j), Vector512.Load(w + j));
+                    Vector512.Store(GoldilocksX8.Add(u, v), lo + j);
+                    Vector512.Store(GoldilocksX8.Sub(u, v), hi + j);
+                }
+            }
+            return;
+        }
         for (var g = 0; g < length; g += 2 * m)
         {
             var lo = a + g;
@@ -332,7 +364,123 @@ public static class Ntt
         }
     }
 
+    /// <summary>
+    /// The DIT stages with half-sizes 1, 2 and 4 (an 8-point transform of each group of 8) with
+    /// vectors: 8 groups are transposed through the stack so that vector k holds element k of each.
+    /// </summary>
+    private static unsafe void DitFirstThreeStages(ulong* a, int length, ulong* tw)
+    {
+        var w3 = Vector512.Create(tw[3]);
+        var w5 = Vector512.Create(tw[5]);
+        var w6 = Vector512.Create(tw[6]);
+        var w7 = Vector512.Create(tw[7]);
+        var lanes = stackalloc ulong[64];
+        for (var chunk = 0; chunk < length; chunk += 64)
+        {
+            var p = a + chunk;
+            Transpose8x8(p, lanes);
+            var x0 = Vector512.Load(lanes);
+            var x1 = Vector512.Load(lanes + 8);
+            var x2 = Vector512.Load(lanes + 16);
+            var x3 = Vector512.Load(lanes + 24);
+            var x4 = Vector512.Load(lanes + 32);
+            var x5 = Vector512.Load(lanes + 40);
+            var x6 = Vector512.Load(lanes + 48);
+            var x7 = Vector512.Load(lanes + 56);
+            // m = 1 (twiddle 1)
+            (x0, x1) = (GoldilocksX8.Add(x0, x1), GoldilocksX8.Sub(x0, x1));
+            (x2, x3) = (GoldilocksX8.Add(x2, x3), GoldilocksX8.Sub(x2, x3));
+            (x4, x5) = (GoldilocksX8.Add(x4, x5), GoldilocksX8.Sub(x4, x5));
+            (x6, x7) = (GoldilocksX8.Add(x6, x7), GoldilocksX8.Sub(x6, x7));
+            // m = 2: twiddles tw[2] = 1, tw[3]
+            var t = GoldilocksX8.Mul(x3, w3);
+            (x1, x3) = (GoldilocksX8.Add(x1, t), GoldilocksX8.Sub(x1, t));
+            (x0, x2) = (GoldilocksX8.Add(x0, x2), GoldilocksX8.Sub(x0, x2));
+            t = GoldilocksX8.Mul(x7, w3);
+            (x5, x7) = (GoldilocksX8.Add(x5, t), GoldilocksX8.Sub(x5, t));
+            (x4, x6) = (GoldilocksX8.Add(x4, x6), GoldilocksX8.Sub(x4, x6));
+            // m = 4: twiddles tw[4] = 1, tw[5], tw[6], tw[7]
+            (x0, x4) = (GoldilocksX8.Add(x0, x4), GoldilocksX8.Sub(x0, x4));
+            t = GoldilocksX8.Mul(x5, w5);
+            (x1, x5) = (GoldilocksX8.Add(x1, t), GoldilocksX8.Sub(x1, t));
+            t = GoldilocksX8.Mul(x6, w6);
+            (x2, x6) = (GoldilocksX8.Add(x2, t), GoldilocksX8.Sub(x2, t));
+            t = GoldilocksX8.Mul(x7, w7);
+            (x3, x7) = (GoldilocksX8.Add(x3, t), GoldilocksX8.Sub(x3, t));
+            Vector512.Store(x0, lanes);
+            Vector512.Store(x1, lanes + 8);
+            Vector512.Store(x2, lanes + 16);
+            Vector512.Store(x3, lanes + 24);
+            Vector512.Store(x4, lanes + 32);
+            Vector512.Store(x5, lanes + 40);
+            Vector512.Store(x6, lanes + 48);
+            Vector512.Store(x7, lanes + 56);
+            Transpose8x8(lanes, p);
+        }
+    }
+
+    /// <summary>The DIF stages with half-sizes 4, 2 and 1, vectorized as <see cref="DitFirstThreeStages"/>.</summary>
+    private static unsafe void DifLastThreeStages(ulong* a, int length, ulong* tw)
+    {
+        var w3 = Vector512.Create(tw[3]);
+        var w5 = Vector512.Create(tw[5]);
+        var w6 = Vector512.Create(tw[6]);
+        var w7 = Vector512.Create(tw[7]);
+        var lanes = stackalloc ulong[64];
+        for (var chunk = 0; chunk < length; chunk += 64)
+        {
+            var p = a + chunk;
+            Transpose8x8(p, lanes);
+            var x0 = Vector512.Load(lanes);
+            var x1 = Vector512.Load(lanes + 8);
+            var x2 = Vector512.Load(lanes + 16);
+            var x3 = Vector512.Load(lanes + 24);
+            var x4 = Vector512.Load(lanes + 32);
+            var x5 = Vector512.Load(lanes + 40);
+            var x6 = Vector512.Load(lanes + 48);
+            var x7 = Vector512.Load(lanes + 56);
+            // m = 4
+            (x0, x4) = (GoldilocksX8.Add(x0, x4), GoldilocksX8.Sub(x0, x4));
+            (x1, x5) = (GoldilocksX8.Add(x1, x5), GoldilocksX8.Mul(GoldilocksX8.Sub(x1, x5), w5));
+            (x2, x6) = (GoldilocksX8.Add(x2, x6), GoldilocksX8.Mul(GoldilocksX8.Sub(x2, x6), w6));
+            (x3, x7) = (GoldilocksX8.Add(x3, x7), GoldilocksX8.Mul(GoldilocksX8.Sub(x3, x7), w7));
+            // m = 2
+            (x0, x2) = (GoldilocksX8.Add(x0, x2), GoldilocksX8.Sub(x0, x2));
+            (x1, x3) = (GoldilocksX8.Add(x1, x3), GoldilocksX8.Mul(GoldilocksX8.Sub(x1, x3), w3));
+            (x4, x6) = (GoldilocksX8.Add(x4, x6), GoldilocksX8.Sub(x4, x6));
+            (x5, x7) = (GoldilocksX8.Add(x5, x7), GoldilocksX8.Mul(GoldilocksX8.Sub(x5, x7), w3));
+            // m = 1
+            (x0, x1) = (GoldilocksX8.Add(x0, x1), GoldilocksX8.Sub(x0, x1));
+            (x2, x3) = (GoldilocksX8.Add(x2, x3), GoldilocksX8.Sub(x2, x3));
+            (x4, x5) = (GoldilocksX8.Add(x4, x5), GoldilocksX8.Sub(x4, x5));
+            (x6, x7) = (GoldilocksX8.Add(x6, x7), GoldilocksX8.Sub(x6, x7));
+            Vector512.Store(x0, lanes);
+            Vector512.Store(x1, lanes + 8);
+            Vector512.Store(x2, lanes + 16);
+            Vector512.Store(x3, lanes + 24);
+            Vector512.Store(x4, lanes + 32);
+            Vector512.Store(x5, lanes + 40);
+            Vector512.Store(x6, lanes + 48);
+            Vector512.Store(x7, lanes + 56);
+            Transpose8x8(lanes, p);
+        }
+    }
+
+    /// <summary>output[k * 8 + g] = input[g * 8 + k] for an 8x8 block of words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8x8(ulong* input, ulong* output)
+    {
+        for (var g = 0; g < 8; g++)
+        {
+            for (var k = 0; k < 8; k++)
+            {
+                output[k * 8 + g] = input[g * 8 + k];
+            }
+        }
+    }
+
     /// <summary>Decimation in frequency: natural input, bit-reversed output; tw as built by <see cref="Twiddles"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Dif(ulong* a, int logN, ulong* tw)
     {
         var n = 1 << logN;
@@ -344,9 +492,14 @@ public static class Ntt
         for (var start = 0; start < n; start += blockSize)
         {
             var block = a + start;
-            for (var m = Math.Min(blockSize, n) >> 1; m >= 1; m >>= 1)
+            var last = GoldilocksX8.IsSupported && blockSize >= 64 ? 8 : 1;
+            for (var m = blockSize >> 1; m >= last; m >>= 1)
             {
                 DifLayer(block, blockSize, m, tw);
+            }
+            if (last == 8)
+            {
+                DifLastThreeStages(block, blockSize, tw);
             }
         }
     }
@@ -366,6 +519,22 @@ public static class Ntt
             return;
         }
         var w = tw + m;
+        if (GoldilocksX8.IsSupported && m >= GoldilocksX8.Lanes)
+        {
+            for (var g = 0; g < length; g += 2 * m)
+            {
+                var lo = a + g;
+                var hi = lo + m;
+                for (var j = 0; j < m; j += GoldilocksX8.Lanes)
+                {
+                    var u = Vector512.Load(lo + j);
+                    var v = Vector512.Load(hi + j);
+                    Vector512.Store(GoldilocksX8.Add(u, v), lo + j);
+                    Vector512.Store(GoldilocksX8.Mul(GoldilocksX8.Sub(u, v), Vector512.Load(w + j)), hi + j);
+                }
+            }
+            return;
+        }
         for (var g = 0; g < length; g += 2 * m)
         {
             var lo = a + g;
