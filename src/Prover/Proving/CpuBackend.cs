@@ -13,13 +13,20 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
 
     public int Parallelism { get; } = parallelism <= 0 ? Environment.ProcessorCount : parallelism;
 
+    /// <summary>Large arrays kept between proofs (bounded); <see cref="BufferPool.Clear"/> gives the memory back.</summary>
+    public BufferPool Buffers { get; } = new();
+
+    public ulong[] Rent(int length) => Buffers.Rent(length);
+
+    public void Recycle(IEnumerable<ulong[]?> arrays) => Buffers.Return(arrays);
+
     public ulong[][] ExtendColumns(ulong[][] columns, int blowup, ulong shift)
     {
         var result = new ulong[columns.Length][];
         for (var c = 0; c < columns.Length; c++)
         {
             // Every word is written by the extension: no need to zero gigabytes first.
-            result[c] = GC.AllocateUninitializedArray<ulong>(columns[c].Length * blowup);
+            result[c] = Buffers.Rent(columns[c].Length * blowup);
         }
         Ntt.LowDegreeExtendBatch(columns, blowup, shift, result, Parallelism);
         return result;

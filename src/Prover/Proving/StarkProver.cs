@@ -93,7 +93,8 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var coefficients = new ulong[trace.Length][];
         for (var c = 0; c < trace.Length; c++)
         {
-            coefficients[c] = (ulong[])trace[c].Clone();
+            coefficients[c] = _backend.Rent(trace[c].Length);
+            trace[c].CopyTo(coefficients[c], 0);
         }
         var traceLde = _backend.ExtendColumns(coefficients, ctx.Blowup, shift);
         clock.End("lde");
@@ -158,6 +159,14 @@ public sealed class StarkProver(IProverBackend? backend = null)
             var cosets = friLayers[layer][0].Length;
             current = Protocol.SortedDistinct(current.Select(p => p % cosets));
             friOpenings[layer] = Open(friTrees[layer], friLayers[layer], current);
+        }
+        // Openings are copies: the large columns can serve the next proof.
+        _backend.Recycle(coefficients);
+        _backend.Recycle(traceLde);
+        _backend.Recycle(compositionLde);
+        foreach (var layer in friLayers)
+        {
+            _backend.Recycle(layer);
         }
         clock.End("open");
         LastTimings = clock.Finish();
@@ -285,8 +294,8 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var size = ctx.LdeSize;
         var n = ctx.TraceLength;
         var parts = new ulong[2][];
-        parts[0] = new ulong[size];
-        parts[1] = new ulong[size];
+        parts[0] = _backend.Rent(size);
+        parts[1] = _backend.Rent(size);
         for (var i = 0; i < size; i++)
         {
             parts[0][i] = values[i].A0;
@@ -319,19 +328,21 @@ public sealed class StarkProver(IProverBackend? backend = null)
         if (ctx.CompositionColumns == 1)
         {
             // One column is the composition itself: its LDE is the values we started from.
-            lde[0] = new ulong[size];
-            lde[1] = new ulong[size];
+            lde[0] = _backend.Rent(size);
+            lde[1] = _backend.Rent(size);
             for (var i = 0; i < size; i++)
             {
                 lde[0][i] = values[i].A0;
                 lde[1][i] = values[i].A1;
             }
+            _backend.Recycle(parts);
             return (coefficients, lde);
         }
         for (var j = 0; j < lde.Length; j++)
         {
-            lde[j] = GC.AllocateUninitializedArray<ulong>(size);
+            lde[j] = _backend.Rent(size);
         }
+        _backend.Recycle(parts);
         Ntt.CosetExtendBatch(coefficients, ctx.Blowup, ctx.DomainShift, lde, Parallelism);
         return (coefficients, lde);
     }
@@ -403,7 +414,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
                 var combined = new ulong[4][];
                 for (var q = 0; q < 4; q++)
                 {
-                    combined[q] = GC.AllocateUninitializedArray<ulong>(n);
+                    combined[q] = _backend.Rent(n);
                 }
                 const int rowsPerItem = 1024;
                 Parallel.For(0, (n + rowsPerItem - 1) / rowsPerItem, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, item =>
@@ -421,9 +432,10 @@ public sealed class StarkProver(IProverBackend? backend = null)
                 values = new ulong[4][];
                 for (var q = 0; q < 4; q++)
                 {
-                    values[q] = GC.AllocateUninitializedArray<ulong>(size);
+                    values[q] = _backend.Rent(size);
                 }
                 Ntt.CosetExtendBatch(combined, ctx.Blowup, ctx.DomainShift, values, Parallelism);
+                _backend.Recycle(combined);
             }
 
             const int block = 1024;
@@ -454,6 +466,10 @@ public sealed class StarkProver(IProverBackend? backend = null)
                 }
                 return s;
             }, _ => { });
+            if (values is not null)
+            {
+                _backend.Recycle(values);
+            }
         }
         finally
         {
@@ -520,8 +536,8 @@ public sealed class StarkProver(IProverBackend? backend = null)
             var columns = new ulong[2 * f][];
             for (var t = 0; t < f; t++)
             {
-                columns[2 * t] = new ulong[cosets];
-                columns[2 * t + 1] = new ulong[cosets];
+                columns[2 * t] = _backend.Rent(cosets);
+                columns[2 * t + 1] = _backend.Rent(cosets);
                 for (var j = 0; j < cosets; j++)
                 {
                     var v = values[j + t * cosets];
