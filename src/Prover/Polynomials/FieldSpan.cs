@@ -80,4 +80,40 @@ internal static unsafe class FieldSpan
             acc[r] = Goldilocks.Sub(acc[r], c);
         }
     }
+
+    /// <summary>
+    /// values[r] = 1 / values[r] in place (every value non-zero); scratch holds count words. With
+    /// vectors, Montgomery's trick runs as eight interleaved chains (lane l takes r = l mod 8), so
+    /// the prefix products are vector multiplications and only eight scalar inversions remain.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BatchInverse(ulong* values, int count, ulong* scratch)
+    {
+        if (!GoldilocksX8.IsSupported || count % GoldilocksX8.Lanes != 0 || count == 0)
+        {
+            Goldilocks.BatchInverse(new ReadOnlySpan<ulong>(values, count), new Span<ulong>(values, count));
+            return;
+        }
+        const int lanes = GoldilocksX8.Lanes;
+        var acc = Vector512.Create(1UL);
+        for (var r = 0; r < count; r += lanes)
+        {
+            Vector512.Store(acc, scratch + r);
+            acc = GoldilocksX8.Mul(acc, Vector512.Load(values + r));
+        }
+        var products = stackalloc ulong[lanes];
+        Vector512.Store(acc, products);
+        for (var l = 0; l < lanes; l++)
+        {
+            // Zero anywhere in a chain makes its product zero: reported as the scalar version does.
+            products[l] = Goldilocks.Inverse(products[l]);
+        }
+        var inverse = Vector512.Load(products);
+        for (var r = count - lanes; r >= 0; r -= lanes)
+        {
+            var v = Vector512.Load(values + r);
+            Vector512.Store(GoldilocksX8.Mul(inverse, Vector512.Load(scratch + r)), values + r);
+            inverse = GoldilocksX8.Mul(inverse, v);
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 using Keel.Core;
 using Keel.Core.Field;
 using Keel.Prover.Air;
@@ -438,31 +439,101 @@ public sealed class StarkProver(IProverBackend? backend = null)
                 _backend.Recycle(combined);
             }
 
+            // 1/(x - z) = (x - z0 + z1 u) / N(x) with the base-field norm N(x) = (x - z0)^2 - W z1^2, so
+            // only base elements are inverted; then result = (n1 - c1)/(x - z) + (n2 - c2)/(x - zg).
             const int block = 1024;
             var blocks = (size + block - 1) / block;
             var omega = ctx.LdeGenerator;
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
+            var wz1 = Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Square(z.A1));
+            var wz2 = Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Square(zNext.A1));
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => new DeepScratch(block), (b, _, s) =>
             {
                 var start = b * block;
                 var count = Math.Min(block, size - start);
-                var (d1, d2) = s;
                 var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
                 for (var r = 0; r < count; r++)
                 {
-                    var xe = GoldilocksExt2.FromBase(x);
-                    d1[r] = xe - z;
-                    d2[r] = xe - zNext;
+                    var a1 = Goldilocks.Sub(x, z.A0);
+                    var a2 = Goldilocks.Sub(x, zNext.A0);
+                    s.A1[r] = a1;
+                    s.A2[r] = a2;
+                    s.Inv1[r] = Goldilocks.Sub(Goldilocks.Square(a1), wz1);
+                    s.Inv2[r] = Goldilocks.Sub(Goldilocks.Square(a2), wz2);
                     x = Goldilocks.Mul(x, omega);
                 }
-                GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
-                GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
-                for (var r = 0; r < count; r++)
+                unsafe
                 {
-                    var i = start + r;
-                    var (n1, n2) = values is null
-                        ? DeepRow(pointers, traceGammas, compositionGammas, width, columns, i)
-                        : (new GoldilocksExt2(values[0][i], values[1][i]), new GoldilocksExt2(values[2][i], values[3][i]));
-                    result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
+                    fixed (ulong* inv1 = s.Inv1)
+                    fixed (ulong* inv2 = s.Inv2)
+                    fixed (ulong* scratch = s.Scratch)
+                    {
+                        FieldSpan.BatchInverse(inv1, count, scratch);
+                        FieldSpan.BatchInverse(inv2, count, scratch);
+                    }
+                }
+                if (values is null)
+                {
+                    // Narrow trace: the combinations column by column over the block, eight lanes at a time.
+                    unsafe
+                    {
+                        fixed (ulong* f0 = s.F0)
+                        fixed (ulong* f1 = s.F1)
+                        fixed (ulong* g0 = s.G0)
+                        fixed (ulong* g1 = s.G1)
+                        {
+                            s.F0.AsSpan(0, count).Clear();
+                            s.F1.AsSpan(0, count).Clear();
+                            s.G0.AsSpan(0, count).Clear();
+                            s.G1.AsSpan(0, count).Clear();
+                            for (var j = 0; j < width; j++)
+                            {
+                                var t = (ulong*)pointers[j] + start;
+                                FieldSpan.MulScalarAdd(f0, traceGammas[4 * j], t, count);
+                                FieldSpan.MulScalarAdd(f1, traceGammas[4 * j + 1], t, count);
+                                FieldSpan.MulScalarAdd(g0, traceGammas[4 * j + 2], t, count);
+                                FieldSpan.MulScalarAdd(g1, traceGammas[4 * j + 3], t, count);
+                            }
+                            for (var k = 0; k < columns; k++)
+                            {
+                                var h0 = (ulong*)pointers[width + 2 * k] + start;
+                                var h1 = (ulong*)pointers[width + 2 * k + 1] + start;
+                                FieldSpan.MulScalarAdd(f0, compositionGammas[4 * k], h0, count);
+                                FieldSpan.MulScalarAdd(f0, compositionGammas[4 * k + 1], h1, count);
+                                FieldSpan.MulScalarAdd(f1, compositionGammas[4 * k + 2], h0, count);
+                                FieldSpan.MulScalarAdd(f1, compositionGammas[4 * k + 3], h1, count);
+                            }
+                        }
+                    }
+                }
+                else
+                {
+                    values[0].AsSpan(start, count).CopyTo(s.F0);
+                    values[1].AsSpan(start, count).CopyTo(s.F1);
+                    values[2].AsSpan(start, count).CopyTo(s.G0);
+                    values[3].AsSpan(start, count).CopyTo(s.G1);
+                }
+                var done = 0;
+                if (GoldilocksX8.IsSupported)
+                {
+                    done = count - count % GoldilocksX8.Lanes;
+                    DeepFinishVectorized(s, count, start, c1, c2, z, zNext, result);
+                }
+                for (var r = done; r < count; r++)
+                {
+                    // (p0 + p1 u)(a + z1 u) = (p0 a + W p1 z1) + (p0 z1 + p1 a) u, then times 1/N.
+                    var p0 = Goldilocks.Sub(s.F0[r], c1.A0);
+                    var p1 = Goldilocks.Sub(s.F1[r], c1.A1);
+                    var q0 = Goldilocks.Sub(s.G0[r], c2.A0);
+                    var q1 = Goldilocks.Sub(s.G1[r], c2.A1);
+                    var a1 = s.A1[r];
+                    var a2 = s.A2[r];
+                    var first0 = Goldilocks.Add(Goldilocks.Mul(p0, a1), Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Mul(p1, z.A1)));
+                    var first1 = Goldilocks.Add(Goldilocks.Mul(p0, z.A1), Goldilocks.Mul(p1, a1));
+                    var second0 = Goldilocks.Add(Goldilocks.Mul(q0, a2), Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Mul(q1, zNext.A1)));
+                    var second1 = Goldilocks.Add(Goldilocks.Mul(q0, zNext.A1), Goldilocks.Mul(q1, a2));
+                    result[start + r] = new GoldilocksExt2(
+                        Goldilocks.Add(Goldilocks.Mul(first0, s.Inv1[r]), Goldilocks.Mul(second0, s.Inv2[r])),
+                        Goldilocks.Add(Goldilocks.Mul(first1, s.Inv1[r]), Goldilocks.Mul(second1, s.Inv2[r])));
                 }
                 return s;
             }, _ => { });
@@ -482,6 +553,65 @@ public sealed class StarkProver(IProverBackend? backend = null)
             }
         }
         return result;
+    }
+
+    /// <summary>The final DEEP step of <see cref="DeepComposition"/> for the first count - count mod 8 points of a block, eight at a time.</summary>
+    private static unsafe void DeepFinishVectorized(DeepScratch s, int count, int start, GoldilocksExt2 c1, GoldilocksExt2 c2, GoldilocksExt2 z, GoldilocksExt2 zNext, GoldilocksExt2[] result)
+    {
+        var c10 = Vector512.Create(c1.A0);
+        var c11 = Vector512.Create(c1.A1);
+        var c20 = Vector512.Create(c2.A0);
+        var c21 = Vector512.Create(c2.A1);
+        var z1 = Vector512.Create(z.A1);
+        var wz1 = Vector512.Create(Goldilocks.Mul(GoldilocksExt2.W, z.A1));
+        var zn1 = Vector512.Create(zNext.A1);
+        var wzn1 = Vector512.Create(Goldilocks.Mul(GoldilocksExt2.W, zNext.A1));
+        var out0 = stackalloc ulong[GoldilocksX8.Lanes];
+        var out1 = stackalloc ulong[GoldilocksX8.Lanes];
+        fixed (ulong* f0 = s.F0)
+        fixed (ulong* f1 = s.F1)
+        fixed (ulong* g0 = s.G0)
+        fixed (ulong* g1 = s.G1)
+        fixed (ulong* pa1 = s.A1)
+        fixed (ulong* pa2 = s.A2)
+        fixed (ulong* inv1 = s.Inv1)
+        fixed (ulong* inv2 = s.Inv2)
+        {
+            for (var r = 0; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+            {
+                var p0 = GoldilocksX8.Sub(Vector512.Load(f0 + r), c10);
+                var p1 = GoldilocksX8.Sub(Vector512.Load(f1 + r), c11);
+                var q0 = GoldilocksX8.Sub(Vector512.Load(g0 + r), c20);
+                var q1 = GoldilocksX8.Sub(Vector512.Load(g1 + r), c21);
+                var a1 = Vector512.Load(pa1 + r);
+                var a2 = Vector512.Load(pa2 + r);
+                var first0 = GoldilocksX8.Add(GoldilocksX8.Mul(p0, a1), GoldilocksX8.Mul(p1, wz1));
+                var first1 = GoldilocksX8.Add(GoldilocksX8.Mul(p0, z1), GoldilocksX8.Mul(p1, a1));
+                var second0 = GoldilocksX8.Add(GoldilocksX8.Mul(q0, a2), GoldilocksX8.Mul(q1, wzn1));
+                var second1 = GoldilocksX8.Add(GoldilocksX8.Mul(q0, zn1), GoldilocksX8.Mul(q1, a2));
+                var i1 = Vector512.Load(inv1 + r);
+                var i2 = Vector512.Load(inv2 + r);
+                Vector512.Store(GoldilocksX8.Add(GoldilocksX8.Mul(first0, i1), GoldilocksX8.Mul(second0, i2)), out0);
+                Vector512.Store(GoldilocksX8.Add(GoldilocksX8.Mul(first1, i1), GoldilocksX8.Mul(second1, i2)), out1);
+                for (var l = 0; l < GoldilocksX8.Lanes; l++)
+                {
+                    result[start + r + l] = new GoldilocksExt2(out0[l], out1[l]);
+                }
+            }
+        }
+    }
+
+    private sealed class DeepScratch(int block)
+    {
+        public readonly ulong[] A1 = new ulong[block];
+        public readonly ulong[] A2 = new ulong[block];
+        public readonly ulong[] Inv1 = new ulong[block];
+        public readonly ulong[] Inv2 = new ulong[block];
+        public readonly ulong[] Scratch = new ulong[block];
+        public readonly ulong[] F0 = new ulong[block];
+        public readonly ulong[] F1 = new ulong[block];
+        public readonly ulong[] G0 = new ulong[block];
+        public readonly ulong[] G1 = new ulong[block];
     }
 
     /// <summary>Row i of F = sum_j gamma_j T_j + sum_k gamma''_k H_k and G = sum_j gamma'_j T_j, with one reduction per coordinate.</summary>
