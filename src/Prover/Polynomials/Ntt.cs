@@ -584,9 +584,21 @@ public static class Ntt
 
     private static bool IsPowerOfTwo(int x) => x > 0 && (x & (x - 1)) == 0;
 
-    private static void Scale(Span<ulong> values, ulong factor)
+    private static unsafe void Scale(Span<ulong> values, ulong factor)
     {
-        for (var i = 0; i < values.Length; i++)
+        var i = 0;
+        if (GoldilocksX8.IsSupported)
+        {
+            var f = Vector512.Create(factor);
+            fixed (ulong* p = values)
+            {
+                for (; i + GoldilocksX8.Lanes <= values.Length; i += GoldilocksX8.Lanes)
+                {
+                    Vector512.Store(GoldilocksX8.Mul(Vector512.Load(p + i), f), p + i);
+                }
+            }
+        }
+        for (; i < values.Length; i++)
         {
             values[i] = Goldilocks.Mul(values[i], factor);
         }
@@ -678,29 +690,42 @@ public static class Ntt
     }
 
     /// <summary>All stages with half-size below the block size, inside one block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BlockStages(ulong* a, int blockSize, ulong* tw)
     {
-        for (var m = 1; m < blockSize; m <<= 1)
+        var m = 1;
+        if (GoldilocksX8.IsSupported && blockSize >= 64)
         {
-            for (var g = 0; g < blockSize; g += 2 * m)
-            {
-                var lo = a + g;
-                var hi = lo + m;
-                var w = tw + m;
-                for (var j = 0; j < m; j++)
-                {
-                    Butterfly(lo + j, hi + j, w[j]);
-                }
-            }
+            DitFirstThreeStages(a, blockSize, tw);
+            m = 8;
+        }
+        for (; m < blockSize; m <<= 1)
+        {
+            DitLayer(a, blockSize, m, tw);
         }
     }
 
     /// <summary>Butterflies [from, to) of the stage with half-size 2^logM.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StageRange(ulong* a, ulong* tw, int logM, int from, int to)
     {
         var m = 1 << logM;
         var mask = m - 1;
-        for (var b = from; b < to; b++)
+        var b = from;
+        if (GoldilocksX8.IsSupported && m >= GoldilocksX8.Lanes && from % GoldilocksX8.Lanes == 0)
+        {
+            // Runs of 8 consecutive butterflies stay inside one group (m is a multiple of 8).
+            for (; b + GoldilocksX8.Lanes <= to; b += GoldilocksX8.Lanes)
+            {
+                var j = b & mask;
+                var i = ((b >> logM) << (logM + 1)) + j;
+                var u = Vector512.Load(a + i);
+                var v = GoldilocksX8.Mul(Vector512.Load(a + i + m), Vector512.Load(tw + m + j));
+                Vector512.Store(GoldilocksX8.Add(u, v), a + i);
+                Vector512.Store(GoldilocksX8.Sub(u, v), a + i + m);
+            }
+        }
+        for (; b < to; b++)
         {
             var j = b & mask;
             var i = ((b >> logM) << (logM + 1)) + j;
