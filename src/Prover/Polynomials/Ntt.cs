@@ -109,7 +109,7 @@ public static class Ntt
         var plan = new CosetPlan(n, blowup, shift, Goldilocks.Inverse((ulong)n));
         var inverseTwiddles = Twiddles(Goldilocks.Inverse(Goldilocks.RootOfUnity(logN)), logN, cache: true);
         var nInverse = Goldilocks.Inverse((ulong)n);
-        ForEachColumn(columns.Length, n * blowup, parallelism, (c, scratch) =>
+        ForEachColumn(columns.Length, plan.ScratchWords, parallelism, (c, scratch) =>
         {
             var column = columns[c];
             unsafe
@@ -147,7 +147,7 @@ public static class Ntt
         }
         var logN = LogSize(n);
         var plan = new CosetPlan(n, blowup, shift, 1);
-        ForEachColumn(coefficients.Length, n * blowup + n, parallelism, (c, scratch) =>
+        ForEachColumn(coefficients.Length, plan.ScratchWords + n, parallelism, (c, scratch) =>
         {
             unsafe
             {
@@ -155,7 +155,7 @@ public static class Ntt
                 fixed (ulong* t = scratch)
                 fixed (ulong* o = outputs[c])
                 {
-                    var reversed = t + (long)n * blowup;
+                    var reversed = t + plan.ScratchWords;
                     var shiftBits = 64 - logN;
                     for (var i = 0; i < n; i++)
                     {
@@ -218,8 +218,18 @@ public static class Ntt
         private readonly int _n;
         private readonly int _logN;
         private readonly int _blowup;
-        private readonly ulong[] _scale; // [k * n + p] = factor * (s w_(nb)^k)^rev(p)
+        private readonly ulong[] _scale; // [k * n + p] = factor * (s w_(nb)^k)^rev(p); interleaved: [8 p + k]
         private readonly ulong[] _twiddles;
+
+        /// <summary>
+        /// Blowup 8 with 8-lane vectors: the eight coset transforms run together, lane k of vector
+        /// element p being coset k's value, directly in the output (whose layout that is): no
+        /// interleaving pass, no transposes, every stage vectorized with broadcast twiddles.
+        /// </summary>
+        private readonly bool _interleaved;
+
+        /// <summary>Scratch words <see cref="Extend"/> needs.</summary>
+        public int ScratchWords => _interleaved ? 0 : _n * _blowup;
 
         public CosetPlan(int n, int blowup, ulong shift, ulong factor)
         {
@@ -229,6 +239,7 @@ public static class Ntt
             var logSize = LogSize(n * blowup);
             _twiddles = Twiddles(Goldilocks.RootOfUnity(_logN), _logN, cache: true);
             _scale = GC.AllocateUninitializedArray<ulong>(n * blowup);
+            _interleaved = GoldilocksX8.IsSupported && blowup == GoldilocksX8.Lanes;
             var omega = Goldilocks.RootOfUnity(logSize);
             var natural = new ulong[n];
             var cosetShift = shift;
@@ -236,16 +247,64 @@ public static class Ntt
             for (var k = 0; k < blowup; k++)
             {
                 Goldilocks.Powers(factor, cosetShift, natural);
-                var row = _scale.AsSpan(k * n, n);
                 for (var p = 0; p < n; p++)
                 {
-                    row[p] = natural[_logN == 0 ? 0 : (int)(ReverseBits((ulong)p) >> shiftBits)];
+                    var value = natural[_logN == 0 ? 0 : (int)(ReverseBits((ulong)p) >> shiftBits)];
+                    _scale[_interleaved ? p * blowup + k : k * n + p] = value;
                 }
                 cosetShift = Goldilocks.Mul(cosetShift, omega);
             }
         }
 
-        /// <summary>coefficients: n values in bit-reversed order; scratch: n*blowup words; output: n*blowup values in natural order.</summary>
+        /// <summary>Vector elements of the interleaved layout per block of the early stages (32 KiB).</summary>
+        private const int InterleavedBlockElements = 512;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void ExtendInterleaved(ulong* coefficients, ulong* scale, ulong* tw, ulong* output)
+        {
+            const int lanes = GoldilocksX8.Lanes;
+            var n = _n;
+            for (var p = 0; p < n; p++)
+            {
+                Vector512.Store(GoldilocksX8.Mul(Vector512.Create(coefficients[p]), Vector512.Load(scale + lanes * p)), output + lanes * p);
+            }
+            var block = Math.Min(n, InterleavedBlockElements);
+            for (var start = 0; start < n; start += block)
+            {
+                for (var m = 1; m < block; m <<= 1)
+                {
+                    DitLayerInterleaved(output + (long)lanes * start, block, m, tw);
+                }
+            }
+            for (var m = block; m < n; m <<= 1)
+            {
+                DitLayerInterleaved(output, n, m, tw);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe void DitLayerInterleaved(ulong* a, int length, int m, ulong* tw)
+        {
+            const int lanes = GoldilocksX8.Lanes;
+            for (var g = 0; g < length; g += 2 * m)
+            {
+                var lo = a + (long)lanes * g;
+                var hi = lo + (long)lanes * m;
+                var u0 = Vector512.Load(lo);
+                var v0 = Vector512.Load(hi);
+                Vector512.Store(GoldilocksX8.Add(u0, v0), lo);
+                Vector512.Store(GoldilocksX8.Sub(u0, v0), hi);
+                for (var j = 1; j < m; j++)
+                {
+                    var u = Vector512.Load(lo + lanes * j);
+                    var v = GoldilocksX8.Mul(Vector512.Load(hi + lanes * j), Vector512.Create(tw[m + j]));
+                    Vector512.Store(GoldilocksX8.Add(u, v), lo + lanes * j);
+                    Vector512.Store(GoldilocksX8.Sub(u, v), hi + lanes * j);
+                }
+            }
+        }
+
+        /// <summary>coefficients: n values in bit-reversed order; scratch: <see cref="ScratchWords"/> words; output: n*blowup values in natural order.</summary>
         public unsafe void Extend(ulong* coefficients, ulong* scratch, ulong* output)
         {
             var n = _n;
@@ -253,6 +312,11 @@ public static class Ntt
             fixed (ulong* scale = _scale)
             fixed (ulong* tw = _twiddles)
             {
+                if (_interleaved)
+                {
+                    ExtendInterleaved(coefficients, scale, tw, output);
+                    return;
+                }
                 for (var k = 0; k < b; k++)
                 {
                     var t = scratch + (long)k * n;
