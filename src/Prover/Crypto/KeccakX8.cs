@@ -61,6 +61,45 @@ internal static unsafe class KeccakX8
         Squeeze(state, output);
     }
 
+    /// <summary>
+    /// Hashes leaves firstLeaf..firstLeaf+7 of a column-major matrix whose leaves group
+    /// <paramref name="rowsPerLeaf"/> consecutive rows (row-major words inside a leaf, at most one
+    /// Keccak block): message i is rows (firstLeaf + i) * rowsPerLeaf onward. Writes 8 hashes.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void HashGroupedRows(ulong** columns, int words, int rowsPerLeaf, int firstLeaf, byte* output)
+    {
+        var total = words * rowsPerLeaf;
+        if (total >= RateLanes)
+        {
+            throw new ArgumentException("grouped leaves must fit one Keccak block", nameof(rowsPerLeaf));
+        }
+        var state = stackalloc Vector512<ulong>[StateLanes];
+        for (var i = 0; i < StateLanes; i++)
+        {
+            state[i] = Vector512<ulong>.Zero;
+        }
+        // Lane k of leaf i is column k mod words at row (firstLeaf + i) * rowsPerLeaf + k / words:
+        // strided, so gathered through the stack.
+        var lanes = stackalloc ulong[RateLanes * Lanes];
+        var baseRow = firstLeaf * rowsPerLeaf;
+        for (var k = 0; k < total; k++)
+        {
+            var column = columns[k % words] + baseRow + k / words;
+            for (var i = 0; i < Lanes; i++)
+            {
+                lanes[k * Lanes + i] = column[i * rowsPerLeaf];
+            }
+        }
+        for (var k = 0; k < total; k++)
+        {
+            state[k] = Vector512.Load(lanes + k * Lanes);
+        }
+        Pad(state, total);
+        Permute(state);
+        Squeeze(state, output);
+    }
+
     /// <summary>Hashes 8 pairs of 32-byte nodes: pair i is the 64 bytes at input + 64 i. Writes 8 hashes to output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void HashPairs(byte* input, byte* output)

@@ -59,7 +59,7 @@ public sealed class MerkleTree
         var bottom = new byte[bottomCount * HashSize];
         var items = (bottomCount + NodesPerWorkItem - 1) / NodesPerWorkItem;
         var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism <= 0 ? Environment.ProcessorCount : parallelism };
-        if (KeccakX8.IsSupported && RowsPerLeaf == 1 && LeafCount >= KeccakX8.Lanes && rows is ColumnRows columnRows)
+        if (KeccakX8.IsSupported && LeafCount >= KeccakX8.Lanes && rows is ColumnRows columnRows)
         {
             BuildBottomVectorized(columnRows, bottom, items, options);
         }
@@ -128,7 +128,14 @@ public sealed class MerkleTree
                     {
                         for (var leaf = 0; leaf < leaves; leaf += KeccakX8.Lanes)
                         {
-                            KeccakX8.HashColumnRows((ulong**)cols, words, firstNode * leavesPerNode + leaf, hashes + leaf * HashSize);
+                            if (RowsPerLeaf == 1)
+                            {
+                                KeccakX8.HashColumnRows((ulong**)cols, words, firstNode * leavesPerNode + leaf, hashes + leaf * HashSize);
+                            }
+                            else
+                            {
+                                KeccakX8.HashGroupedRows((ulong**)cols, words, RowsPerLeaf, firstNode * leavesPerNode + leaf, hashes + leaf * HashSize);
+                            }
                         }
                     }
                     for (var count = leaves / 2; count >= nodes; count /= 2)
