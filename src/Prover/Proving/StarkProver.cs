@@ -19,7 +19,7 @@ public sealed record StageTiming(string Name, TimeSpan Wall, TimeSpan Cpu);
 public sealed record ProvingTimings(IReadOnlyList<StageTiming> Stages, TimeSpan Total, TimeSpan TotalCpu)
 {
     /// <summary>Stage names in the order <see cref="StarkProver"/> reports them.</summary>
-    public static readonly string[] StageNames = ["lde", "trace commit", "composition eval", "composition split", "composition commit", "ood", "deep", "fri", "grind", "open"];
+    public static readonly string[] StageNames = ["check", "lde", "trace commit", "composition eval", "composition split", "composition commit", "ood", "deep", "fri", "grind", "open"];
 }
 
 /// <summary>Records consecutive stages' wall and process CPU time.</summary>
@@ -89,6 +89,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var size = ctx.LdeSize;
         var shift = ctx.DomainShift;
         var transcript = Protocol.Begin(ctx, prover);
+        clock.End("check");
 
         // 1. Trace LDE and commitment.
         var coefficients = new ulong[trace.Length][];
