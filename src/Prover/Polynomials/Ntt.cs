@@ -124,10 +124,7 @@ public static class Ntt
                     Dif(a, logN, itw);
                     plan.Extend(a, t, o);
                     // Natural-order coefficients for the caller (out-of-domain evaluation).
-                    for (var i = 0; i < n; i++)
-                    {
-                        a[i] = Goldilocks.Mul(a[i], nInverse);
-                    }
+                    Scale(new Span<ulong>(a, n), nInverse);
                     BitReverseInPlace(a, logN);
                 }
             }
