@@ -8,7 +8,7 @@ namespace Keel.Prover.Polynomials;
 /// <summary>
 /// Goldilocks arithmetic on eight canonical elements at once (AVX-512), with results equal to
 /// <see cref="Goldilocks"/>'s element by element. The 64x64-bit product is built from four
-/// 32x32-bit products (vpmuludq); carries and borrows are vector compares, the final
+/// 32x32-bit products (vpmuludq); carries and borrows are compare masks (masked adds), the final
 /// canonicalization an unsigned minimum: no branches. Callers check <see cref="IsSupported"/>.
 /// </summary>
 internal static class GoldilocksX8
@@ -34,24 +34,30 @@ internal static class GoldilocksX8
     public static Vector512<ulong> Sub(Vector512<ulong> a, Vector512<ulong> b)
     {
         var d = a - b;
-        var borrow = Vector512.LessThan(a, b);
-        return d - (borrow & Epsilon);
+        // A select on a compare mask: the JIT emits a masked subtraction.
+        return Vector512.ConditionalSelect(Vector512.LessThan(a, b), d - Epsilon, d);
     }
+
+    /// <summary>Odd 32-bit halves set: selects the high half of every 64-bit lane in a dword blend.</summary>
+    private static Vector512<uint> HighDwords => Vector512.Create(0u, 0xFFFF_FFFFu, 0u, 0xFFFF_FFFFu, 0u, 0xFFFF_FFFFu, 0u, 0xFFFF_FFFFu,
+        0u, 0xFFFF_FFFFu, 0u, 0xFFFF_FFFFu, 0u, 0xFFFF_FFFFu, 0u, 0xFFFF_FFFFu);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<ulong> Mul(Vector512<ulong> a, Vector512<ulong> b)
     {
-        var mask32 = Vector512.Create(0xFFFF_FFFFUL);
+        var eps = Epsilon;
         var aHi = Vector512.ShiftRightLogical(a, 32);
         var bHi = Vector512.ShiftRightLogical(b, 32);
         var ll = Avx512F.Multiply(a.AsUInt32(), b.AsUInt32());
         var lh = Avx512F.Multiply(a.AsUInt32(), bHi.AsUInt32());
         var hl = Avx512F.Multiply(aHi.AsUInt32(), b.AsUInt32());
         var hh = Avx512F.Multiply(aHi.AsUInt32(), bHi.AsUInt32());
-        // Middle column: three 32-bit quantities, below 3 * 2^32.
-        var mid = Vector512.ShiftRightLogical(ll, 32) + (lh & mask32) + (hl & mask32);
-        var lo = (ll & mask32) | Vector512.ShiftLeft(mid, 32);
-        var hi = hh + Vector512.ShiftRightLogical(lh, 32) + Vector512.ShiftRightLogical(hl, 32) + Vector512.ShiftRightLogical(mid, 32);
+        // Schoolbook carries: t0 = hl + ll/2^32 and t1 = lh + (t0 mod 2^32) stay below 2^64.
+        var t0 = hl + Vector512.ShiftRightLogical(ll, 32);
+        var t1 = lh + (t0 & eps);
+        var hi = hh + Vector512.ShiftRightLogical(t0, 32) + Vector512.ShiftRightLogical(t1, 32);
+        // lo = (t1 mod 2^32) * 2^32 + (ll mod 2^32): one dword blend.
+        var lo = Avx512F.BlendVariable(ll.AsUInt32(), Vector512.ShiftLeft(t1, 32).AsUInt32(), HighDwords).AsUInt64();
         return Reduce128(hi, lo);
     }
 
@@ -63,10 +69,10 @@ internal static class GoldilocksX8
         var hiHi = Vector512.ShiftRightLogical(hi, 32);
         var hiLo = hi & eps;
         var t0 = lo - hiHi;
-        t0 -= Vector512.LessThan(lo, hiHi) & eps;
+        t0 = Vector512.ConditionalSelect(Vector512.LessThan(lo, hiHi), t0 - eps, t0);
         var t1 = Vector512.ShiftLeft(hiLo, 32) - hiLo;
         var t2 = t0 + t1;
-        t2 += Vector512.LessThan(t2, t1) & eps;
+        t2 = Vector512.ConditionalSelect(Vector512.LessThan(t2, t1), t2 + eps, t2);
         // t2 >= p: t2 + Epsilon wraps to t2 - p, below t2; otherwise it is above t2.
         return Vector512.Min(t2, t2 + eps);
     }
