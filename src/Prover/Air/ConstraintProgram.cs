@@ -170,6 +170,7 @@ public sealed unsafe class BlockEvaluator
     private readonly int[]?[] _outputsAt;  // constraints whose value instruction i produces
     private readonly ulong[] _regs;        // pinned: slots * BlockRows
     private readonly ulong[] _sums;        // pinned: 6 * BlockRows lazy sums (lo, hi, top) for A0 and A1
+    private readonly nint[] _source;       // where instruction i's values for the current block are: its slot, or the column itself
 
     public BlockEvaluator(ConstraintProgram program)
     {
@@ -221,6 +222,7 @@ public sealed unsafe class BlockEvaluator
             _outputsAt[i] = lists[i]?.ToArray();
         }
         _regs = GC.AllocateArray<ulong>(SlotCount * BlockRows, pinned: true);
+        _source = new nint[ins.Length];
         _sums = GC.AllocateArray<ulong>(6 * BlockRows, pinned: true);
     }
 
@@ -236,7 +238,7 @@ public sealed unsafe class BlockEvaluator
         }
         fixed (ulong* o = output)
         {
-            Run(columns, nextStride, periodic, publicInputs, start, count, o, null, null);
+            Run(columns, null, nextStride, periodic, publicInputs, start, count, o, null, null);
         }
     }
 
@@ -244,9 +246,14 @@ public sealed unsafe class BlockEvaluator
     /// The random linear combination sum_c coefficient_c * C_c(row) for rows start..start+count-1,
     /// with extension coefficients given as base pairs: writes its coordinates to sumA0[r], sumA1[r].
     /// </summary>
+    /// <param name="pinnedColumns">Optional: the address of each column's first element, pinned by the caller for the call; column loads then read in place instead of copying.</param>
     public void EvaluateCombined(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
-        ReadOnlySpan<ulong> coefficientsA0, ReadOnlySpan<ulong> coefficientsA1, Span<ulong> sumA0, Span<ulong> sumA1)
+        ReadOnlySpan<ulong> coefficientsA0, ReadOnlySpan<ulong> coefficientsA1, Span<ulong> sumA0, Span<ulong> sumA1, nint[]? pinnedColumns = null)
     {
+        if (pinnedColumns is not null && pinnedColumns.Length != columns.Count)
+        {
+            throw new ArgumentException("one pinned address per column", nameof(pinnedColumns));
+        }
         var constraints = _program.ConstraintCount;
         if (count > BlockRows || coefficientsA0.Length < constraints || coefficientsA1.Length < constraints || sumA0.Length < count || sumA1.Length < count)
         {
@@ -256,7 +263,7 @@ public sealed unsafe class BlockEvaluator
         fixed (ulong* c0 = coefficientsA0)
         fixed (ulong* c1 = coefficientsA1)
         {
-            Run(columns, nextStride, periodic, publicInputs, start, count, null, c0, c1);
+            Run(columns, pinnedColumns, nextStride, periodic, publicInputs, start, count, null, c0, c1);
         }
         fixed (ulong* sums = _sums)
         {
@@ -278,12 +285,13 @@ public sealed unsafe class BlockEvaluator
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Run(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
+    private void Run(IReadOnlyList<ulong[]> columns, nint[]? pinned, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
         ulong* output, ulong* coefficientsA0, ulong* coefficientsA1)
     {
         var ins = _program.Instructions;
         fixed (ulong* regs = _regs)
         fixed (ulong* sums = _sums)
+        fixed (nint* source = _source)
         {
             for (var i = 0; i < ins.Length; i++)
             {
@@ -292,6 +300,11 @@ public sealed unsafe class BlockEvaluator
                 switch (op.Op)
                 {
                     case OpCode.LoadCur:
+                        if (pinned is not null)
+                        {
+                            dst = (ulong*)pinned[op.A] + start;
+                            break;
+                        }
                         columns[op.A].AsSpan(start, count).CopyTo(new Span<ulong>(dst, count));
                         break;
                     case OpCode.LoadNext:
@@ -299,7 +312,11 @@ public sealed unsafe class BlockEvaluator
                         var col = columns[op.A];
                         var n = col.Length;
                         var from = start + nextStride;
-                        if (from + count <= n)
+                        if (from + count <= n && pinned is not null)
+                        {
+                            dst = (ulong*)pinned[op.A] + from;
+                        }
+                        else if (from + count <= n)
                         {
                             col.AsSpan(from, count).CopyTo(new Span<ulong>(dst, count));
                         }
@@ -330,8 +347,8 @@ public sealed unsafe class BlockEvaluator
                         break;
                     case OpCode.Add:
                     {
-                        var a = regs + _slot[op.A] * BlockRows;
-                        var b = regs + _slot[op.B] * BlockRows;
+                        var a = (ulong*)source[op.A];
+                        var b = (ulong*)source[op.B];
                         var r = 0;
                         if (GoldilocksX8.IsSupported)
                         {
@@ -348,8 +365,8 @@ public sealed unsafe class BlockEvaluator
                     }
                     case OpCode.Sub:
                     {
-                        var a = regs + _slot[op.A] * BlockRows;
-                        var b = regs + _slot[op.B] * BlockRows;
+                        var a = (ulong*)source[op.A];
+                        var b = (ulong*)source[op.B];
                         var r = 0;
                         if (GoldilocksX8.IsSupported)
                         {
@@ -366,8 +383,8 @@ public sealed unsafe class BlockEvaluator
                     }
                     default:
                     {
-                        var a = regs + _slot[op.A] * BlockRows;
-                        var b = regs + _slot[op.B] * BlockRows;
+                        var a = (ulong*)source[op.A];
+                        var b = (ulong*)source[op.B];
                         var r = 0;
                         if (GoldilocksX8.IsSupported)
                         {
@@ -383,6 +400,7 @@ public sealed unsafe class BlockEvaluator
                         break;
                     }
                 }
+                source[i] = (nint)dst;
                 var produced = _outputsAt[i];
                 if (produced is null)
                 {

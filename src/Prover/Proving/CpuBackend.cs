@@ -97,7 +97,31 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
             alpha1[c] = transitionCoefficients[c].A1;
         }
 
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+        // Pinned for the whole evaluation so that column loads read the LDE in place.
+        var handles = new System.Runtime.InteropServices.GCHandle[traceLde.Length];
+        var pinned = new nint[traceLde.Length];
+        try
+        {
+            for (var c = 0; c < handles.Length; c++)
+            {
+                handles[c] = System.Runtime.InteropServices.GCHandle.Alloc(traceLde[c], System.Runtime.InteropServices.GCHandleType.Pinned);
+                pinned[c] = handles[c].AddrOfPinnedObject();
+            }
+            EvaluateBlocks(pinned);
+        }
+        finally
+        {
+            foreach (var h in handles)
+            {
+                if (h.IsAllocated)
+                {
+                    h.Free();
+                }
+            }
+        }
+        return result;
+
+        void EvaluateBlocks(nint[] pinned) => Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
             () => new Scratch(ctx.Program),
             (block, _, s) =>
             {
@@ -112,7 +136,7 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
                 }
                 if (constraintCount > 0)
                 {
-                    s.Evaluator.EvaluateCombined(traceLde, blowup, periodicLde, publics, start, blockRows, alpha0, alpha1, s.Sum0, s.Sum1);
+                    s.Evaluator.EvaluateCombined(traceLde, blowup, periodicLde, publics, start, blockRows, alpha0, alpha1, s.Sum0, s.Sum1, pinned);
                 }
                 else
                 {
@@ -162,7 +186,6 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
                 return s;
             },
             _ => { });
-        return result;
     }
 
     private sealed record AssertionGroup(ulong[][] Columns, ulong[] Beta0, ulong[] Beta1, ulong Constant0, ulong Constant1);
