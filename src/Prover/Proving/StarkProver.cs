@@ -732,6 +732,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var f = ctx.Options.FoldingFactor;
         var inverseRoots = FriFolding.InverseRootPowers(f);
         var inverseF = Goldilocks.Inverse((ulong)f);
+        var fastFold = new FastFold(f, inverseRoots);
         var trees = new List<MerkleTree>();
         var layers = new List<ulong[][]>();
         var values = evaluations;
@@ -764,7 +765,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
             var offsetInverse = Goldilocks.Inverse(offset);
             const int block = 4096;
             var current = values;
-            Parallel.For(0, (cosets + block - 1) / block, () => new GoldilocksExt2[f], (b, _, buffer) =>
+            Parallel.For(0, (cosets + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => new GoldilocksExt2[2 * f], (b, _, buffer) =>
             {
                 var start = b * block;
                 var end = Math.Min(cosets, start + block);
@@ -775,7 +776,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
                     {
                         buffer[t] = current[j + t * cosets];
                     }
-                    folded[j] = FriFolding.FoldCoset(buffer, xInverse, beta, inverseRoots, inverseF);
+                    folded[j] = fastFold.Fold(buffer.AsSpan(0, f), buffer.AsSpan(f), xInverse, beta, inverseF);
                     xInverse = Goldilocks.Mul(xInverse, omegaInverse);
                 }
                 return buffer;
