@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Keel.Core.Field;
+using Keel.Prover.Polynomials;
 
 namespace Keel.Prover.Air;
 
@@ -167,6 +170,7 @@ public sealed unsafe class BlockEvaluator
     private readonly int[]?[] _outputsAt;  // constraints whose value instruction i produces
     private readonly ulong[] _regs;        // pinned: slots * BlockRows
     private readonly ulong[] _sums;        // pinned: 6 * BlockRows lazy sums (lo, hi, top) for A0 and A1
+    private readonly nint[] _source;       // where instruction i's values for the current block are: its slot, or the column itself
 
     public BlockEvaluator(ConstraintProgram program)
     {
@@ -218,6 +222,7 @@ public sealed unsafe class BlockEvaluator
             _outputsAt[i] = lists[i]?.ToArray();
         }
         _regs = GC.AllocateArray<ulong>(SlotCount * BlockRows, pinned: true);
+        _source = new nint[ins.Length];
         _sums = GC.AllocateArray<ulong>(6 * BlockRows, pinned: true);
     }
 
@@ -233,7 +238,7 @@ public sealed unsafe class BlockEvaluator
         }
         fixed (ulong* o = output)
         {
-            Run(columns, nextStride, periodic, publicInputs, start, count, o, null, null);
+            Run(columns, null, nextStride, periodic, publicInputs, start, count, o, null, null);
         }
     }
 
@@ -241,9 +246,14 @@ public sealed unsafe class BlockEvaluator
     /// The random linear combination sum_c coefficient_c * C_c(row) for rows start..start+count-1,
     /// with extension coefficients given as base pairs: writes its coordinates to sumA0[r], sumA1[r].
     /// </summary>
+    /// <param name="pinnedColumns">Optional: the address of each column's first element, pinned by the caller for the call; column loads then read in place instead of copying.</param>
     public void EvaluateCombined(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
-        ReadOnlySpan<ulong> coefficientsA0, ReadOnlySpan<ulong> coefficientsA1, Span<ulong> sumA0, Span<ulong> sumA1)
+        ReadOnlySpan<ulong> coefficientsA0, ReadOnlySpan<ulong> coefficientsA1, Span<ulong> sumA0, Span<ulong> sumA1, nint[]? pinnedColumns = null)
     {
+        if (pinnedColumns is not null && pinnedColumns.Length != columns.Count)
+        {
+            throw new ArgumentException("one pinned address per column", nameof(pinnedColumns));
+        }
         var constraints = _program.ConstraintCount;
         if (count > BlockRows || coefficientsA0.Length < constraints || coefficientsA1.Length < constraints || sumA0.Length < count || sumA1.Length < count)
         {
@@ -253,24 +263,35 @@ public sealed unsafe class BlockEvaluator
         fixed (ulong* c0 = coefficientsA0)
         fixed (ulong* c1 = coefficientsA1)
         {
-            Run(columns, nextStride, periodic, publicInputs, start, count, null, c0, c1);
+            Run(columns, pinnedColumns, nextStride, periodic, publicInputs, start, count, null, c0, c1);
         }
         fixed (ulong* sums = _sums)
         {
             for (var r = 0; r < count; r++)
             {
-                sumA0[r] = Polynomials.Accumulator.Reduce(sums[2 * BlockRows + r], sums[BlockRows + r], sums[r]);
-                sumA1[r] = Polynomials.Accumulator.Reduce(sums[5 * BlockRows + r], sums[4 * BlockRows + r], sums[3 * BlockRows + r]);
+                if (GoldilocksX8.IsSupported)
+                {
+                    // Vector path: canonical running sums in the first two rows of the buffer.
+                    sumA0[r] = sums[r];
+                    sumA1[r] = sums[BlockRows + r];
+                }
+                else
+                {
+                    sumA0[r] = Accumulator.Reduce(sums[2 * BlockRows + r], sums[BlockRows + r], sums[r]);
+                    sumA1[r] = Accumulator.Reduce(sums[5 * BlockRows + r], sums[4 * BlockRows + r], sums[3 * BlockRows + r]);
+                }
             }
         }
     }
 
-    private void Run(IReadOnlyList<ulong[]> columns, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void Run(IReadOnlyList<ulong[]> columns, nint[]? pinned, int nextStride, IReadOnlyList<ulong[]> periodic, IReadOnlyList<ulong> publicInputs, int start, int count,
         ulong* output, ulong* coefficientsA0, ulong* coefficientsA1)
     {
         var ins = _program.Instructions;
         fixed (ulong* regs = _regs)
         fixed (ulong* sums = _sums)
+        fixed (nint* source = _source)
         {
             for (var i = 0; i < ins.Length; i++)
             {
@@ -279,6 +300,11 @@ public sealed unsafe class BlockEvaluator
                 switch (op.Op)
                 {
                     case OpCode.LoadCur:
+                        if (pinned is not null)
+                        {
+                            dst = (ulong*)pinned[op.A] + start;
+                            break;
+                        }
                         columns[op.A].AsSpan(start, count).CopyTo(new Span<ulong>(dst, count));
                         break;
                     case OpCode.LoadNext:
@@ -286,7 +312,11 @@ public sealed unsafe class BlockEvaluator
                         var col = columns[op.A];
                         var n = col.Length;
                         var from = start + nextStride;
-                        if (from + count <= n)
+                        if (from + count <= n && pinned is not null)
+                        {
+                            dst = (ulong*)pinned[op.A] + from;
+                        }
+                        else if (from + count <= n)
                         {
                             col.AsSpan(from, count).CopyTo(new Span<ulong>(dst, count));
                         }
@@ -317,9 +347,17 @@ public sealed unsafe class BlockEvaluator
                         break;
                     case OpCode.Add:
                     {
-                        var a = regs + _slot[op.A] * BlockRows;
-                        var b = regs + _slot[op.B] * BlockRows;
-                        for (var r = 0; r < count; r++)
+                        var a = (ulong*)source[op.A];
+                        var b = (ulong*)source[op.B];
+                        var r = 0;
+                        if (GoldilocksX8.IsSupported)
+                        {
+                            for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                            {
+                                Vector512.Store(GoldilocksX8.Add(Vector512.Load(a + r), Vector512.Load(b + r)), dst + r);
+                            }
+                        }
+                        for (; r < count; r++)
                         {
                             dst[r] = Goldilocks.Add(a[r], b[r]);
                         }
@@ -327,9 +365,17 @@ public sealed unsafe class BlockEvaluator
                     }
                     case OpCode.Sub:
                     {
-                        var a = regs + _slot[op.A] * BlockRows;
-                        var b = regs + _slot[op.B] * BlockRows;
-                        for (var r = 0; r < count; r++)
+                        var a = (ulong*)source[op.A];
+                        var b = (ulong*)source[op.B];
+                        var r = 0;
+                        if (GoldilocksX8.IsSupported)
+                        {
+                            for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                            {
+                                Vector512.Store(GoldilocksX8.Sub(Vector512.Load(a + r), Vector512.Load(b + r)), dst + r);
+                            }
+                        }
+                        for (; r < count; r++)
                         {
                             dst[r] = Goldilocks.Sub(a[r], b[r]);
                         }
@@ -337,15 +383,24 @@ public sealed unsafe class BlockEvaluator
                     }
                     default:
                     {
-                        var a = regs + _slot[op.A] * BlockRows;
-                        var b = regs + _slot[op.B] * BlockRows;
-                        for (var r = 0; r < count; r++)
+                        var a = (ulong*)source[op.A];
+                        var b = (ulong*)source[op.B];
+                        var r = 0;
+                        if (GoldilocksX8.IsSupported)
+                        {
+                            for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                            {
+                                Vector512.Store(GoldilocksX8.Mul(Vector512.Load(a + r), Vector512.Load(b + r)), dst + r);
+                            }
+                        }
+                        for (; r < count; r++)
                         {
                             dst[r] = Goldilocks.Mul(a[r], b[r]);
                         }
                         break;
                     }
                 }
+                source[i] = (nint)dst;
                 var produced = _outputsAt[i];
                 if (produced is null)
                 {
@@ -360,11 +415,29 @@ public sealed unsafe class BlockEvaluator
                     }
                     var k0 = coefficientsA0[c];
                     var k1 = coefficientsA1[c];
+                    if (GoldilocksX8.IsSupported)
+                    {
+                        var r = 0;
+                        var v0 = Vector512.Create(k0);
+                        var v1 = Vector512.Create(k1);
+                        for (; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+                        {
+                            var v = Vector512.Load(dst + r);
+                            Vector512.Store(GoldilocksX8.Add(Vector512.Load(sums + r), GoldilocksX8.Mul(v0, v)), sums + r);
+                            Vector512.Store(GoldilocksX8.Add(Vector512.Load(sums + BlockRows + r), GoldilocksX8.Mul(v1, v)), sums + BlockRows + r);
+                        }
+                        for (; r < count; r++)
+                        {
+                            sums[r] = Goldilocks.Add(sums[r], Goldilocks.Mul(k0, dst[r]));
+                            sums[BlockRows + r] = Goldilocks.Add(sums[BlockRows + r], Goldilocks.Mul(k1, dst[r]));
+                        }
+                        continue;
+                    }
                     for (var r = 0; r < count; r++)
                     {
                         var v = dst[r];
-                        Polynomials.Accumulator.MulAdd(sums + r, sums + BlockRows + r, sums + 2 * BlockRows + r, k0, v);
-                        Polynomials.Accumulator.MulAdd(sums + 3 * BlockRows + r, sums + 4 * BlockRows + r, sums + 5 * BlockRows + r, k1, v);
+                        Accumulator.MulAdd(sums + r, sums + BlockRows + r, sums + 2 * BlockRows + r, k0, v);
+                        Accumulator.MulAdd(sums + 3 * BlockRows + r, sums + 4 * BlockRows + r, sums + 5 * BlockRows + r, k1, v);
                     }
                 }
             }

@@ -58,7 +58,111 @@ public sealed class MerkleTree
         var bottomCount = LeafCount >> StoredFromLevel;
         var bottom = new byte[bottomCount * HashSize];
         var items = (bottomCount + NodesPerWorkItem - 1) / NodesPerWorkItem;
-        Parallel.For(0, items, new ParallelOptions { MaxDegreeOfParallelism = parallelism <= 0 ? Environment.ProcessorCount : parallelism },
+        var options = new ParallelOptions { MaxDegreeOfParallelism = parallelism <= 0 ? Environment.ProcessorCount : parallelism };
+        if (KeccakX8.IsSupported && LeafCount >= KeccakX8.Lanes && rows is ColumnRows columnRows)
+        {
+            BuildBottomVectorized(columnRows, bottom, items, options);
+        }
+        else
+        {
+            BuildBottomScalar(rows, bottom, items, options);
+        }
+        _levels[0] = bottom;
+        for (var l = 1; l < _levels.Length; l++)
+        {
+            var below = _levels[l - 1];
+            var count = below.Length / HashSize / 2;
+            var level = new byte[count * HashSize];
+            HashPairs(below, level, count);
+            _levels[l] = level;
+        }
+        Root = Hash32.FromBytes(_levels[^1]);
+    }
+
+    /// <summary>output[i] = keccak(input[2i] || input[2i+1]) for i &lt; count; output may be input itself (each pair is read before its slot is written).</summary>
+    private static unsafe void HashPairs(Span<byte> input, Span<byte> output, int count)
+    {
+        var i = 0;
+        if (KeccakX8.IsSupported)
+        {
+            fixed (byte* pi = input)
+            fixed (byte* po = output)
+            {
+                for (; i + KeccakX8.Lanes <= count; i += KeccakX8.Lanes)
+                {
+                    KeccakX8.HashPairs(pi + 2 * i * HashSize, po + i * HashSize);
+                }
+            }
+        }
+        for (; i < count; i++)
+        {
+            HashPair(input.Slice(2 * i * HashSize, HashSize), input.Slice((2 * i + 1) * HashSize, HashSize), output.Slice(i * HashSize, HashSize));
+        }
+    }
+
+    /// <summary>Stored bottom nodes from leaves hashed eight rows at a time, straight from the pinned columns.</summary>
+    private unsafe void BuildBottomVectorized(ColumnRows rows, byte[] bottom, int items, ParallelOptions options)
+    {
+        var columns = rows.Columns;
+        var words = columns.Count;
+        var handles = new System.Runtime.InteropServices.GCHandle[words];
+        var pointers = new nint[words];
+        var bottomCount = bottom.Length / HashSize;
+        var leavesPerNode = 1 << StoredFromLevel;
+        try
+        {
+            for (var c = 0; c < words; c++)
+            {
+                handles[c] = System.Runtime.InteropServices.GCHandle.Alloc(columns[c], System.Runtime.InteropServices.GCHandleType.Pinned);
+                pointers[c] = handles[c].AddrOfPinnedObject();
+            }
+            Parallel.For(0, items, options,
+                () => new byte[NodesPerWorkItem * leavesPerNode * HashSize],
+                (item, _, scratch) =>
+                {
+                    var firstNode = item * NodesPerWorkItem;
+                    var nodes = Math.Min(bottomCount, firstNode + NodesPerWorkItem) - firstNode;
+                    var leaves = nodes * leavesPerNode;
+                    fixed (nint* cols = pointers)
+                    fixed (byte* hashes = scratch)
+                    {
+                        for (var leaf = 0; leaf < leaves; leaf += KeccakX8.Lanes)
+                        {
+                            if (RowsPerLeaf == 1)
+                            {
+                                KeccakX8.HashColumnRows((ulong**)cols, words, firstNode * leavesPerNode + leaf, hashes + leaf * HashSize);
+                            }
+                            else
+                            {
+                                KeccakX8.HashGroupedRows((ulong**)cols, words, RowsPerLeaf, firstNode * leavesPerNode + leaf, hashes + leaf * HashSize);
+                            }
+                        }
+                    }
+                    for (var count = leaves / 2; count >= nodes; count /= 2)
+                    {
+                        HashPairs(scratch, scratch, count);
+                    }
+                    scratch.AsSpan(0, nodes * HashSize).CopyTo(bottom.AsSpan(firstNode * HashSize));
+                    return scratch;
+                },
+                _ => { });
+        }
+        finally
+        {
+            foreach (var h in handles)
+            {
+                if (h.IsAllocated)
+                {
+                    h.Free();
+                }
+            }
+        }
+    }
+
+    private void BuildBottomScalar(IRowSource rows, byte[] bottom, int items, ParallelOptions options)
+    {
+        var bottomCount = bottom.Length / HashSize;
+        Parallel.For(0, items, options,
             () => new byte[RowsPerLeaf * rows.RowWords * 8],
             (item, _, scratch) =>
             {
@@ -70,19 +174,6 @@ public sealed class MerkleTree
                 return scratch;
             },
             _ => { });
-        _levels[0] = bottom;
-        for (var l = 1; l < _levels.Length; l++)
-        {
-            var below = _levels[l - 1];
-            var count = below.Length / HashSize / 2;
-            var level = new byte[count * HashSize];
-            for (var i = 0; i < count; i++)
-            {
-                HashPair(below.AsSpan(2 * i * HashSize, HashSize), below.AsSpan((2 * i + 1) * HashSize, HashSize), level.AsSpan(i * HashSize, HashSize));
-            }
-            _levels[l] = level;
-        }
-        Root = Hash32.FromBytes(_levels[^1]);
     }
 
     public int LeafCount { get; }
@@ -184,6 +275,8 @@ public interface IRowSource
 /// <summary>Rows made of one word from each column array (trace LDE, composition columns).</summary>
 public sealed class ColumnRows(IReadOnlyList<ulong[]> columns) : IRowSource
 {
+    internal IReadOnlyList<ulong[]> Columns => columns;
+
     public int RowCount => columns[0].Length;
     public int RowWords => columns.Count;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using Keel.Core.Field;
 
 namespace Keel.Prover.Polynomials;
@@ -108,7 +109,7 @@ public static class Ntt
         var plan = new CosetPlan(n, blowup, shift, Goldilocks.Inverse((ulong)n));
         var inverseTwiddles = Twiddles(Goldilocks.Inverse(Goldilocks.RootOfUnity(logN)), logN, cache: true);
         var nInverse = Goldilocks.Inverse((ulong)n);
-        ForEachColumn(columns.Length, n * blowup, parallelism, (c, scratch) =>
+        ForEachColumn(columns.Length, plan.ScratchWords, parallelism, (c, scratch) =>
         {
             var column = columns[c];
             unsafe
@@ -123,10 +124,7 @@ public static class Ntt
                     Dif(a, logN, itw);
                     plan.Extend(a, t, o);
                     // Natural-order coefficients for the caller (out-of-domain evaluation).
-                    for (var i = 0; i < n; i++)
-                    {
-                        a[i] = Goldilocks.Mul(a[i], nInverse);
-                    }
+                    Scale(new Span<ulong>(a, n), nInverse);
                     BitReverseInPlace(a, logN);
                 }
             }
@@ -146,7 +144,7 @@ public static class Ntt
         }
         var logN = LogSize(n);
         var plan = new CosetPlan(n, blowup, shift, 1);
-        ForEachColumn(coefficients.Length, n * blowup + n, parallelism, (c, scratch) =>
+        ForEachColumn(coefficients.Length, plan.ScratchWords + n, parallelism, (c, scratch) =>
         {
             unsafe
             {
@@ -154,7 +152,7 @@ public static class Ntt
                 fixed (ulong* t = scratch)
                 fixed (ulong* o = outputs[c])
                 {
-                    var reversed = t + (long)n * blowup;
+                    var reversed = t + plan.ScratchWords;
                     var shiftBits = 64 - logN;
                     for (var i = 0; i < n; i++)
                     {
@@ -217,8 +215,18 @@ public static class Ntt
         private readonly int _n;
         private readonly int _logN;
         private readonly int _blowup;
-        private readonly ulong[] _scale; // [k * n + p] = factor * (s w_(nb)^k)^rev(p)
+        private readonly ulong[] _scale; // [k * n + p] = factor * (s w_(nb)^k)^rev(p); interleaved: [8 p + k]
         private readonly ulong[] _twiddles;
+
+        /// <summary>
+        /// Blowup 8 with 8-lane vectors: the eight coset transforms run together, lane k of vector
+        /// element p being coset k's value, directly in the output (whose layout that is): no
+        /// interleaving pass, no transposes, every stage vectorized with broadcast twiddles.
+        /// </summary>
+        private readonly bool _interleaved;
+
+        /// <summary>Scratch words <see cref="Extend"/> needs.</summary>
+        public int ScratchWords => _interleaved ? 0 : _n * _blowup;
 
         public CosetPlan(int n, int blowup, ulong shift, ulong factor)
         {
@@ -228,6 +236,7 @@ public static class Ntt
             var logSize = LogSize(n * blowup);
             _twiddles = Twiddles(Goldilocks.RootOfUnity(_logN), _logN, cache: true);
             _scale = GC.AllocateUninitializedArray<ulong>(n * blowup);
+            _interleaved = GoldilocksX8.IsSupported && blowup == GoldilocksX8.Lanes;
             var omega = Goldilocks.RootOfUnity(logSize);
             var natural = new ulong[n];
             var cosetShift = shift;
@@ -235,16 +244,64 @@ public static class Ntt
             for (var k = 0; k < blowup; k++)
             {
                 Goldilocks.Powers(factor, cosetShift, natural);
-                var row = _scale.AsSpan(k * n, n);
                 for (var p = 0; p < n; p++)
                 {
-                    row[p] = natural[_logN == 0 ? 0 : (int)(ReverseBits((ulong)p) >> shiftBits)];
+                    var value = natural[_logN == 0 ? 0 : (int)(ReverseBits((ulong)p) >> shiftBits)];
+                    _scale[_interleaved ? p * blowup + k : k * n + p] = value;
                 }
                 cosetShift = Goldilocks.Mul(cosetShift, omega);
             }
         }
 
-        /// <summary>coefficients: n values in bit-reversed order; scratch: n*blowup words; output: n*blowup values in natural order.</summary>
+        /// <summary>Vector elements of the interleaved layout per block of the early stages (32 KiB).</summary>
+        private const int InterleavedBlockElements = 512;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void ExtendInterleaved(ulong* coefficients, ulong* scale, ulong* tw, ulong* output)
+        {
+            const int lanes = GoldilocksX8.Lanes;
+            var n = _n;
+            for (var p = 0; p < n; p++)
+            {
+                Vector512.Store(GoldilocksX8.Mul(Vector512.Create(coefficients[p]), Vector512.Load(scale + lanes * p)), output + lanes * p);
+            }
+            var block = Math.Min(n, InterleavedBlockElements);
+            for (var start = 0; start < n; start += block)
+            {
+                for (var m = 1; m < block; m <<= 1)
+                {
+                    DitLayerInterleaved(output + (long)lanes * start, block, m, tw);
+                }
+            }
+            for (var m = block; m < n; m <<= 1)
+            {
+                DitLayerInterleaved(output, n, m, tw);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe void DitLayerInterleaved(ulong* a, int length, int m, ulong* tw)
+        {
+            const int lanes = GoldilocksX8.Lanes;
+            for (var g = 0; g < length; g += 2 * m)
+            {
+                var lo = a + (long)lanes * g;
+                var hi = lo + (long)lanes * m;
+                var u0 = Vector512.Load(lo);
+                var v0 = Vector512.Load(hi);
+                Vector512.Store(GoldilocksX8.Add(u0, v0), lo);
+                Vector512.Store(GoldilocksX8.Sub(u0, v0), hi);
+                for (var j = 1; j < m; j++)
+                {
+                    var u = Vector512.Load(lo + lanes * j);
+                    var v = GoldilocksX8.Mul(Vector512.Load(hi + lanes * j), Vector512.Create(tw[m + j]));
+                    Vector512.Store(GoldilocksX8.Add(u, v), lo + lanes * j);
+                    Vector512.Store(GoldilocksX8.Sub(u, v), hi + lanes * j);
+                }
+            }
+        }
+
+        /// <summary>coefficients: n values in bit-reversed order; scratch: <see cref="ScratchWords"/> words; output: n*blowup values in natural order.</summary>
         public unsafe void Extend(ulong* coefficients, ulong* scratch, ulong* output)
         {
             var n = _n;
@@ -252,11 +309,24 @@ public static class Ntt
             fixed (ulong* scale = _scale)
             fixed (ulong* tw = _twiddles)
             {
+                if (_interleaved)
+                {
+                    ExtendInterleaved(coefficients, scale, tw, output);
+                    return;
+                }
                 for (var k = 0; k < b; k++)
                 {
                     var t = scratch + (long)k * n;
                     var sk = scale + (long)k * n;
-                    for (var p = 0; p < n; p++)
+                    var p = 0;
+                    if (GoldilocksX8.IsSupported)
+                    {
+                        for (; p + GoldilocksX8.Lanes <= n; p += GoldilocksX8.Lanes)
+                        {
+                            Vector512.Store(GoldilocksX8.Mul(Vector512.Load(coefficients + p), Vector512.Load(sk + p)), t + p);
+                        }
+                    }
+                    for (; p < n; p++)
                     {
                         t[p] = Goldilocks.Mul(coefficients[p], sk[p]);
                     }
@@ -280,6 +350,7 @@ public static class Ntt
     }
 
     /// <summary>Decimation in time: bit-reversed input, natural-order output; tw as built by <see cref="Twiddles"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Dit(ulong* a, int logN, ulong* tw)
     {
         var n = 1 << logN;
@@ -287,7 +358,13 @@ public static class Ntt
         for (var start = 0; start < n; start += blockSize)
         {
             var block = a + start;
-            for (var m = 1; m < blockSize; m <<= 1)
+            var m = 1;
+            if (GoldilocksX8.IsSupported && blockSize >= 64)
+            {
+                DitFirstThreeStages(block, blockSize, tw);
+                m = 8;
+            }
+            for (; m < blockSize; m <<= 1)
             {
                 DitLayer(block, blockSize, m, tw);
             }
@@ -313,6 +390,22 @@ public static class Ntt
             return;
         }
         var w = tw + m;
+        if (GoldilocksX8.IsSupported && m >= GoldilocksX8.Lanes)
+        {
+            for (var g = 0; g < length; g += 2 * m)
+            {
+                var lo = a + g;
+                var hi = lo + m;
+                for (var j = 0; j < m; j += GoldilocksX8.Lanes)
+                {
+                    var u = Vector512.Load(lo + j);
+                    var v = GoldilocksX8.Mul(Vector512.Load(hi + j), Vector512.Load(w + j));
+                    Vector512.Store(GoldilocksX8.Add(u, v), lo + j);
+                    Vector512.Store(GoldilocksX8.Sub(u, v), hi + j);
+                }
+            }
+            return;
+        }
         for (var g = 0; g < length; g += 2 * m)
         {
             var lo = a + g;
@@ -332,7 +425,123 @@ public static class Ntt
         }
     }
 
+    /// <summary>
+    /// The DIT stages with half-sizes 1, 2 and 4 (an 8-point transform of each group of 8) with
+    /// vectors: 8 groups are transposed through the stack so that vector k holds element k of each.
+    /// </summary>
+    private static unsafe void DitFirstThreeStages(ulong* a, int length, ulong* tw)
+    {
+        var w3 = Vector512.Create(tw[3]);
+        var w5 = Vector512.Create(tw[5]);
+        var w6 = Vector512.Create(tw[6]);
+        var w7 = Vector512.Create(tw[7]);
+        var lanes = stackalloc ulong[64];
+        for (var chunk = 0; chunk < length; chunk += 64)
+        {
+            var p = a + chunk;
+            Transpose8x8(p, lanes);
+            var x0 = Vector512.Load(lanes);
+            var x1 = Vector512.Load(lanes + 8);
+            var x2 = Vector512.Load(lanes + 16);
+            var x3 = Vector512.Load(lanes + 24);
+            var x4 = Vector512.Load(lanes + 32);
+            var x5 = Vector512.Load(lanes + 40);
+            var x6 = Vector512.Load(lanes + 48);
+            var x7 = Vector512.Load(lanes + 56);
+            // m = 1 (twiddle 1)
+            (x0, x1) = (GoldilocksX8.Add(x0, x1), GoldilocksX8.Sub(x0, x1));
+            (x2, x3) = (GoldilocksX8.Add(x2, x3), GoldilocksX8.Sub(x2, x3));
+            (x4, x5) = (GoldilocksX8.Add(x4, x5), GoldilocksX8.Sub(x4, x5));
+            (x6, x7) = (GoldilocksX8.Add(x6, x7), GoldilocksX8.Sub(x6, x7));
+            // m = 2: twiddles tw[2] = 1, tw[3]
+            var t = GoldilocksX8.Mul(x3, w3);
+            (x1, x3) = (GoldilocksX8.Add(x1, t), GoldilocksX8.Sub(x1, t));
+            (x0, x2) = (GoldilocksX8.Add(x0, x2), GoldilocksX8.Sub(x0, x2));
+            t = GoldilocksX8.Mul(x7, w3);
+            (x5, x7) = (GoldilocksX8.Add(x5, t), GoldilocksX8.Sub(x5, t));
+            (x4, x6) = (GoldilocksX8.Add(x4, x6), GoldilocksX8.Sub(x4, x6));
+            // m = 4: twiddles tw[4] = 1, tw[5], tw[6], tw[7]
+            (x0, x4) = (GoldilocksX8.Add(x0, x4), GoldilocksX8.Sub(x0, x4));
+            t = GoldilocksX8.Mul(x5, w5);
+            (x1, x5) = (GoldilocksX8.Add(x1, t), GoldilocksX8.Sub(x1, t));
+            t = GoldilocksX8.Mul(x6, w6);
+            (x2, x6) = (GoldilocksX8.Add(x2, t), GoldilocksX8.Sub(x2, t));
+            t = GoldilocksX8.Mul(x7, w7);
+            (x3, x7) = (GoldilocksX8.Add(x3, t), GoldilocksX8.Sub(x3, t));
+            Vector512.Store(x0, lanes);
+            Vector512.Store(x1, lanes + 8);
+            Vector512.Store(x2, lanes + 16);
+            Vector512.Store(x3, lanes + 24);
+            Vector512.Store(x4, lanes + 32);
+            Vector512.Store(x5, lanes + 40);
+            Vector512.Store(x6, lanes + 48);
+            Vector512.Store(x7, lanes + 56);
+            Transpose8x8(lanes, p);
+        }
+    }
+
+    /// <summary>The DIF stages with half-sizes 4, 2 and 1, vectorized as <see cref="DitFirstThreeStages"/>.</summary>
+    private static unsafe void DifLastThreeStages(ulong* a, int length, ulong* tw)
+    {
+        var w3 = Vector512.Create(tw[3]);
+        var w5 = Vector512.Create(tw[5]);
+        var w6 = Vector512.Create(tw[6]);
+        var w7 = Vector512.Create(tw[7]);
+        var lanes = stackalloc ulong[64];
+        for (var chunk = 0; chunk < length; chunk += 64)
+        {
+            var p = a + chunk;
+            Transpose8x8(p, lanes);
+            var x0 = Vector512.Load(lanes);
+            var x1 = Vector512.Load(lanes + 8);
+            var x2 = Vector512.Load(lanes + 16);
+            var x3 = Vector512.Load(lanes + 24);
+            var x4 = Vector512.Load(lanes + 32);
+            var x5 = Vector512.Load(lanes + 40);
+            var x6 = Vector512.Load(lanes + 48);
+            var x7 = Vector512.Load(lanes + 56);
+            // m = 4
+            (x0, x4) = (GoldilocksX8.Add(x0, x4), GoldilocksX8.Sub(x0, x4));
+            (x1, x5) = (GoldilocksX8.Add(x1, x5), GoldilocksX8.Mul(GoldilocksX8.Sub(x1, x5), w5));
+            (x2, x6) = (GoldilocksX8.Add(x2, x6), GoldilocksX8.Mul(GoldilocksX8.Sub(x2, x6), w6));
+            (x3, x7) = (GoldilocksX8.Add(x3, x7), GoldilocksX8.Mul(GoldilocksX8.Sub(x3, x7), w7));
+            // m = 2
+            (x0, x2) = (GoldilocksX8.Add(x0, x2), GoldilocksX8.Sub(x0, x2));
+            (x1, x3) = (GoldilocksX8.Add(x1, x3), GoldilocksX8.Mul(GoldilocksX8.Sub(x1, x3), w3));
+            (x4, x6) = (GoldilocksX8.Add(x4, x6), GoldilocksX8.Sub(x4, x6));
+            (x5, x7) = (GoldilocksX8.Add(x5, x7), GoldilocksX8.Mul(GoldilocksX8.Sub(x5, x7), w3));
+            // m = 1
+            (x0, x1) = (GoldilocksX8.Add(x0, x1), GoldilocksX8.Sub(x0, x1));
+            (x2, x3) = (GoldilocksX8.Add(x2, x3), GoldilocksX8.Sub(x2, x3));
+            (x4, x5) = (GoldilocksX8.Add(x4, x5), GoldilocksX8.Sub(x4, x5));
+            (x6, x7) = (GoldilocksX8.Add(x6, x7), GoldilocksX8.Sub(x6, x7));
+            Vector512.Store(x0, lanes);
+            Vector512.Store(x1, lanes + 8);
+            Vector512.Store(x2, lanes + 16);
+            Vector512.Store(x3, lanes + 24);
+            Vector512.Store(x4, lanes + 32);
+            Vector512.Store(x5, lanes + 40);
+            Vector512.Store(x6, lanes + 48);
+            Vector512.Store(x7, lanes + 56);
+            Transpose8x8(lanes, p);
+        }
+    }
+
+    /// <summary>output[k * 8 + g] = input[g * 8 + k] for an 8x8 block of words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Transpose8x8(ulong* input, ulong* output)
+    {
+        for (var g = 0; g < 8; g++)
+        {
+            for (var k = 0; k < 8; k++)
+            {
+                output[k * 8 + g] = input[g * 8 + k];
+            }
+        }
+    }
+
     /// <summary>Decimation in frequency: natural input, bit-reversed output; tw as built by <see cref="Twiddles"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Dif(ulong* a, int logN, ulong* tw)
     {
         var n = 1 << logN;
@@ -344,9 +553,14 @@ public static class Ntt
         for (var start = 0; start < n; start += blockSize)
         {
             var block = a + start;
-            for (var m = Math.Min(blockSize, n) >> 1; m >= 1; m >>= 1)
+            var last = GoldilocksX8.IsSupported && blockSize >= 64 ? 8 : 1;
+            for (var m = blockSize >> 1; m >= last; m >>= 1)
             {
                 DifLayer(block, blockSize, m, tw);
+            }
+            if (last == 8)
+            {
+                DifLastThreeStages(block, blockSize, tw);
             }
         }
     }
@@ -366,6 +580,22 @@ public static class Ntt
             return;
         }
         var w = tw + m;
+        if (GoldilocksX8.IsSupported && m >= GoldilocksX8.Lanes)
+        {
+            for (var g = 0; g < length; g += 2 * m)
+            {
+                var lo = a + g;
+                var hi = lo + m;
+                for (var j = 0; j < m; j += GoldilocksX8.Lanes)
+                {
+                    var u = Vector512.Load(lo + j);
+                    var v = Vector512.Load(hi + j);
+                    Vector512.Store(GoldilocksX8.Add(u, v), lo + j);
+                    Vector512.Store(GoldilocksX8.Mul(GoldilocksX8.Sub(u, v), Vector512.Load(w + j)), hi + j);
+                }
+            }
+            return;
+        }
         for (var g = 0; g < length; g += 2 * m)
         {
             var lo = a + g;
@@ -415,9 +645,21 @@ public static class Ntt
 
     private static bool IsPowerOfTwo(int x) => x > 0 && (x & (x - 1)) == 0;
 
-    private static void Scale(Span<ulong> values, ulong factor)
+    private static unsafe void Scale(Span<ulong> values, ulong factor)
     {
-        for (var i = 0; i < values.Length; i++)
+        var i = 0;
+        if (GoldilocksX8.IsSupported)
+        {
+            var f = Vector512.Create(factor);
+            fixed (ulong* p = values)
+            {
+                for (; i + GoldilocksX8.Lanes <= values.Length; i += GoldilocksX8.Lanes)
+                {
+                    Vector512.Store(GoldilocksX8.Mul(Vector512.Load(p + i), f), p + i);
+                }
+            }
+        }
+        for (; i < values.Length; i++)
         {
             values[i] = Goldilocks.Mul(values[i], factor);
         }
@@ -509,29 +751,42 @@ public static class Ntt
     }
 
     /// <summary>All stages with half-size below the block size, inside one block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BlockStages(ulong* a, int blockSize, ulong* tw)
     {
-        for (var m = 1; m < blockSize; m <<= 1)
+        var m = 1;
+        if (GoldilocksX8.IsSupported && blockSize >= 64)
         {
-            for (var g = 0; g < blockSize; g += 2 * m)
-            {
-                var lo = a + g;
-                var hi = lo + m;
-                var w = tw + m;
-                for (var j = 0; j < m; j++)
-                {
-                    Butterfly(lo + j, hi + j, w[j]);
-                }
-            }
+            DitFirstThreeStages(a, blockSize, tw);
+            m = 8;
+        }
+        for (; m < blockSize; m <<= 1)
+        {
+            DitLayer(a, blockSize, m, tw);
         }
     }
 
     /// <summary>Butterflies [from, to) of the stage with half-size 2^logM.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void StageRange(ulong* a, ulong* tw, int logM, int from, int to)
     {
         var m = 1 << logM;
         var mask = m - 1;
-        for (var b = from; b < to; b++)
+        var b = from;
+        if (GoldilocksX8.IsSupported && m >= GoldilocksX8.Lanes && from % GoldilocksX8.Lanes == 0)
+        {
+            // Runs of 8 consecutive butterflies stay inside one group (m is a multiple of 8).
+            for (; b + GoldilocksX8.Lanes <= to; b += GoldilocksX8.Lanes)
+            {
+                var j = b & mask;
+                var i = ((b >> logM) << (logM + 1)) + j;
+                var u = Vector512.Load(a + i);
+                var v = GoldilocksX8.Mul(Vector512.Load(a + i + m), Vector512.Load(tw + m + j));
+                Vector512.Store(GoldilocksX8.Add(u, v), a + i);
+                Vector512.Store(GoldilocksX8.Sub(u, v), a + i + m);
+            }
+        }
+        for (; b < to; b++)
         {
             var j = b & mask;
             var i = ((b >> logM) << (logM + 1)) + j;

@@ -13,13 +13,20 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
 
     public int Parallelism { get; } = parallelism <= 0 ? Environment.ProcessorCount : parallelism;
 
+    /// <summary>Large arrays kept between proofs (bounded); <see cref="BufferPool.Clear"/> gives the memory back.</summary>
+    public BufferPool Buffers { get; } = new();
+
+    public ulong[] Rent(int length) => Buffers.Rent(length);
+
+    public void Recycle(IEnumerable<ulong[]?> arrays) => Buffers.Return(arrays);
+
     public ulong[][] ExtendColumns(ulong[][] columns, int blowup, ulong shift)
     {
         var result = new ulong[columns.Length][];
         for (var c = 0; c < columns.Length; c++)
         {
             // Every word is written by the extension: no need to zero gigabytes first.
-            result[c] = GC.AllocateUninitializedArray<ulong>(columns[c].Length * blowup);
+            result[c] = Buffers.Rent(columns[c].Length * blowup);
         }
         Ntt.LowDegreeExtendBatch(columns, blowup, shift, result, Parallelism);
         return result;
@@ -57,15 +64,29 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
         {
             rowPoints[i] = Goldilocks.Pow(ctx.TraceGenerator, (ulong)ctx.AssertionRows[i]);
         }
+        // Assertions on one row share their divisor: sum_a beta_a (T_a(x) - v_a) / (x - g^row) is
+        // (sum_a beta_a T_a(x) - sum_a beta_a v_a) / (x - g^row), one division per row group.
         var assertions = ctx.Air.Assertions;
-        var assertionGroup = new int[assertions.Count];
-        for (var a = 0; a < assertions.Count; a++)
+        var groups = new AssertionGroup[rowPoints.Length];
+        for (var g = 0; g < groups.Length; g++)
         {
-            assertionGroup[a] = Array.IndexOf(ctx.AssertionRows, assertions[a].Row);
+            var members = Enumerable.Range(0, assertions.Count).Where(a => assertions[a].Row == ctx.AssertionRows[g]).ToArray();
+            var constant0 = 0UL;
+            var constant1 = 0UL;
+            foreach (var a in members)
+            {
+                constant0 = Goldilocks.Add(constant0, Goldilocks.Mul(assertionCoefficients[a].A0, assertions[a].Value));
+                constant1 = Goldilocks.Add(constant1, Goldilocks.Mul(assertionCoefficients[a].A1, assertions[a].Value));
+            }
+            groups[g] = new AssertionGroup(
+                [.. members.Select(a => traceLde[assertions[a].Column])],
+                [.. members.Select(a => assertionCoefficients[a].A0)],
+                [.. members.Select(a => assertionCoefficients[a].A1)],
+                constant0,
+                constant1);
         }
         var constraintCount = ctx.Program.ConstraintCount;
         var blockRows = Math.Min(BlockEvaluator.BlockRows, size);
-        const int stride = BlockEvaluator.BlockRows;
         var blocks = size / blockRows;
         var publics = ctx.Air.PublicInputs;
         var alpha0 = new ulong[constraintCount];
@@ -75,70 +96,109 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
             alpha0[c] = transitionCoefficients[c].A0;
             alpha1[c] = transitionCoefficients[c].A1;
         }
-        var assertionColumns = new ulong[assertions.Count][];
-        for (var a = 0; a < assertions.Count; a++)
-        {
-            assertionColumns[a] = traceLde[assertions[a].Column];
-        }
 
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
-            () => new Scratch(ctx.Program, rowPoints.Length),
+        // Pinned for the whole evaluation so that column loads read the LDE in place.
+        var handles = new System.Runtime.InteropServices.GCHandle[traceLde.Length];
+        var pinned = new nint[traceLde.Length];
+        try
+        {
+            for (var c = 0; c < handles.Length; c++)
+            {
+                handles[c] = System.Runtime.InteropServices.GCHandle.Alloc(traceLde[c], System.Runtime.InteropServices.GCHandleType.Pinned);
+                pinned[c] = handles[c].AddrOfPinnedObject();
+            }
+            EvaluateBlocks(pinned);
+        }
+        finally
+        {
+            foreach (var h in handles)
+            {
+                if (h.IsAllocated)
+                {
+                    h.Free();
+                }
+            }
+        }
+        return result;
+
+        void EvaluateBlocks(nint[] pinned) => Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+            () => new Scratch(ctx.Program),
             (block, _, s) =>
             {
                 var start = block * blockRows;
-                if (constraintCount > 0)
-                {
-                    s.Evaluator.EvaluateCombined(traceLde, blowup, periodicLde, publics, start, blockRows, alpha0, alpha1, s.Sum0, s.Sum1);
-                }
-                // Domain points of the block, then 1/(x - g^row) for each asserted row by one batch inversion.
                 var x = Goldilocks.Mul(shift, Goldilocks.Pow(omega, (ulong)start));
                 for (var r = 0; r < blockRows; r++)
                 {
                     s.X[r] = x;
+                    // (x - g^(n-1)) / (x^n - 1): the transition constraints' divisor inverse.
+                    s.Divisor[r] = Goldilocks.Mul(Goldilocks.Sub(x, lastRow), zInverse[(start + r) & (blowup - 1)]);
                     x = Goldilocks.Mul(x, omega);
                 }
-                for (var g = 0; g < rowPoints.Length; g++)
+                if (constraintCount > 0)
                 {
-                    var span = s.RowInverses.AsSpan(g * stride, blockRows);
-                    for (var r = 0; r < blockRows; r++)
+                    s.Evaluator.EvaluateCombined(traceLde, blowup, periodicLde, publics, start, blockRows, alpha0, alpha1, s.Sum0, s.Sum1, pinned);
+                }
+                else
+                {
+                    Array.Clear(s.Sum0);
+                    Array.Clear(s.Sum1);
+                }
+                unsafe
+                {
+                    fixed (ulong* sum0 = s.Sum0)
+                    fixed (ulong* sum1 = s.Sum1)
+                    fixed (ulong* divisor = s.Divisor)
+                    fixed (ulong* g0 = s.Group0)
+                    fixed (ulong* g1 = s.Group1)
+                    fixed (ulong* inverse = s.RowInverse)
                     {
-                        span[r] = Goldilocks.Sub(s.X[r], rowPoints[g]);
+                        FieldSpan.Mul(sum0, sum0, divisor, blockRows);
+                        FieldSpan.Mul(sum1, sum1, divisor, blockRows);
+                        for (var g = 0; g < groups.Length; g++)
+                        {
+                            var group = groups[g];
+                            for (var r = 0; r < blockRows; r++)
+                            {
+                                s.RowInverse[r] = Goldilocks.Sub(s.X[r], rowPoints[g]);
+                            }
+                            Goldilocks.BatchInverse(s.RowInverse.AsSpan(0, blockRows), s.RowInverse.AsSpan(0, blockRows));
+                            new Span<ulong>(g0, blockRows).Clear();
+                            new Span<ulong>(g1, blockRows).Clear();
+                            for (var a = 0; a < group.Columns.Length; a++)
+                            {
+                                fixed (ulong* column = group.Columns[a])
+                                {
+                                    FieldSpan.MulScalarAdd(g0, group.Beta0[a], column + start, blockRows);
+                                    FieldSpan.MulScalarAdd(g1, group.Beta1[a], column + start, blockRows);
+                                }
+                            }
+                            FieldSpan.SubScalar(g0, group.Constant0, blockRows);
+                            FieldSpan.SubScalar(g1, group.Constant1, blockRows);
+                            FieldSpan.MulAdd(sum0, g0, inverse, blockRows);
+                            FieldSpan.MulAdd(sum1, g1, inverse, blockRows);
+                        }
                     }
-                    Goldilocks.BatchInverse(span, span);
                 }
                 for (var r = 0; r < blockRows; r++)
                 {
-                    var i = start + r;
-                    var divisorInverse = Goldilocks.Mul(Goldilocks.Sub(s.X[r], lastRow), zInverse[i & (blowup - 1)]);
-                    var acc0 = default(Accumulator);
-                    var acc1 = default(Accumulator);
-                    if (constraintCount > 0)
-                    {
-                        acc0.MulAdd(s.Sum0[r], divisorInverse);
-                        acc1.MulAdd(s.Sum1[r], divisorInverse);
-                    }
-                    for (var a = 0; a < assertions.Count; a++)
-                    {
-                        var numerator = Goldilocks.Sub(assertionColumns[a][i], assertions[a].Value);
-                        var quotient = Goldilocks.Mul(numerator, s.RowInverses[assertionGroup[a] * stride + r]);
-                        var beta = assertionCoefficients[a];
-                        acc0.MulAdd(beta.A0, quotient);
-                        acc1.MulAdd(beta.A1, quotient);
-                    }
-                    result[i] = new GoldilocksExt2(acc0.Reduce(), acc1.Reduce());
+                    result[start + r] = new GoldilocksExt2(s.Sum0[r], s.Sum1[r]);
                 }
                 return s;
             },
             _ => { });
-        return result;
     }
 
-    private sealed class Scratch(ConstraintProgram program, int rowGroups)
+    private sealed record AssertionGroup(ulong[][] Columns, ulong[] Beta0, ulong[] Beta1, ulong Constant0, ulong Constant1);
+
+    private sealed class Scratch(ConstraintProgram program)
     {
         public readonly BlockEvaluator Evaluator = new(program);
         public readonly ulong[] Sum0 = new ulong[BlockEvaluator.BlockRows];
         public readonly ulong[] Sum1 = new ulong[BlockEvaluator.BlockRows];
         public readonly ulong[] X = new ulong[BlockEvaluator.BlockRows];
-        public readonly ulong[] RowInverses = new ulong[Math.Max(1, rowGroups) * BlockEvaluator.BlockRows];
+        public readonly ulong[] Divisor = new ulong[BlockEvaluator.BlockRows];
+        public readonly ulong[] RowInverse = new ulong[BlockEvaluator.BlockRows];
+        public readonly ulong[] Group0 = new ulong[BlockEvaluator.BlockRows];
+        public readonly ulong[] Group1 = new ulong[BlockEvaluator.BlockRows];
     }
 }

@@ -27,4 +27,12 @@ public interface IProverBackend
 
     /// <summary>Commits to the rows of a matrix.</summary>
     MerkleTree Commit(IRowSource rows);
+
+    /// <summary>An array of <paramref name="length"/> words for the prover's scratch columns; contents unspecified.</summary>
+    ulong[] Rent(int length) => GC.AllocateUninitializedArray<ulong>(length);
+
+    /// <summary>The prover is done with these arrays (from <see cref="ExtendColumns"/> or <see cref="Rent"/>): a backend may reuse them.</summary>
+    void Recycle(IEnumerable<ulong[]?> arrays)
+    {
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 using Keel.Core;
 using Keel.Core.Field;
 using Keel.Prover.Air;
@@ -18,7 +19,7 @@ public sealed record StageTiming(string Name, TimeSpan Wall, TimeSpan Cpu);
 public sealed record ProvingTimings(IReadOnlyList<StageTiming> Stages, TimeSpan Total, TimeSpan TotalCpu)
 {
     /// <summary>Stage names in the order <see cref="StarkProver"/> reports them.</summary>
-    public static readonly string[] StageNames = ["lde", "trace commit", "composition eval", "composition split", "composition commit", "ood", "deep", "fri", "grind", "open"];
+    public static readonly string[] StageNames = ["check", "lde", "trace commit", "composition eval", "composition split", "composition commit", "ood", "deep", "fri", "grind", "open"];
 }
 
 /// <summary>Records consecutive stages' wall and process CPU time.</summary>
@@ -88,12 +89,14 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var size = ctx.LdeSize;
         var shift = ctx.DomainShift;
         var transcript = Protocol.Begin(ctx, prover);
+        clock.End("check");
 
         // 1. Trace LDE and commitment.
         var coefficients = new ulong[trace.Length][];
         for (var c = 0; c < trace.Length; c++)
         {
-            coefficients[c] = (ulong[])trace[c].Clone();
+            coefficients[c] = _backend.Rent(trace[c].Length);
+            trace[c].CopyTo(coefficients[c], 0);
         }
         var traceLde = _backend.ExtendColumns(coefficients, ctx.Blowup, shift);
         clock.End("lde");
@@ -159,6 +162,14 @@ public sealed class StarkProver(IProverBackend? backend = null)
             current = Protocol.SortedDistinct(current.Select(p => p % cosets));
             friOpenings[layer] = Open(friTrees[layer], friLayers[layer], current);
         }
+        // Openings are copies: the large columns can serve the next proof.
+        _backend.Recycle(coefficients);
+        _backend.Recycle(traceLde);
+        _backend.Recycle(compositionLde);
+        foreach (var layer in friLayers)
+        {
+            _backend.Recycle(layer);
+        }
         clock.End("open");
         LastTimings = clock.Finish();
 
@@ -182,32 +193,86 @@ public sealed class StarkProver(IProverBackend? backend = null)
         };
     }
 
-    /// <summary>x^0 .. x^(count-1) as (A0, A1) pairs in one array.</summary>
+    /// <summary>values[i] *= step^i.</summary>
+    private static unsafe void ScaleByPowers(Span<ulong> values, ulong step)
+    {
+        var i = 0;
+        fixed (ulong* v = values)
+        {
+            if (GoldilocksX8.IsSupported && values.Length >= GoldilocksX8.Lanes)
+            {
+                // Lane l carries step^(i + l); every iteration advances all lanes by step^8.
+                Span<ulong> first = stackalloc ulong[GoldilocksX8.Lanes];
+                Goldilocks.Powers(1, step, first);
+                var factors = Vector512.Create((ReadOnlySpan<ulong>)first);
+                var advance = Vector512.Create(Goldilocks.Pow(step, GoldilocksX8.Lanes));
+                for (; i + GoldilocksX8.Lanes <= values.Length; i += GoldilocksX8.Lanes)
+                {
+                    Vector512.Store(GoldilocksX8.Mul(Vector512.Load(v + i), factors), v + i);
+                    factors = GoldilocksX8.Mul(factors, advance);
+                }
+            }
+            var factor = Goldilocks.Pow(step, (ulong)i);
+            for (; i < values.Length; i++)
+            {
+                v[i] = Goldilocks.Mul(v[i], factor);
+                factor = Goldilocks.Mul(factor, step);
+            }
+        }
+    }
+
+    /// <summary>x^0 .. x^(count-1): coordinates A0 in the first half of the array, A1 in the second.</summary>
     private static ulong[] ExtPowers(GoldilocksExt2 x, int count)
     {
         var powers = GC.AllocateUninitializedArray<ulong>(2 * count);
         var p = GoldilocksExt2.One;
         for (var i = 0; i < count; i++)
         {
-            powers[2 * i] = p.A0;
-            powers[2 * i + 1] = p.A1;
+            powers[i] = p.A0;
+            powers[count + i] = p.A1;
             p *= x;
         }
         return powers;
     }
 
-    /// <summary>sum_i c_i x^i from a table of powers of x: two multiply-adds per coefficient, one reduction at the end.</summary>
-    private static GoldilocksExt2 EvaluateWithPowers(ulong[] coefficients, ulong[] powers)
+    /// <summary>sum_i c_i x^i from a table of powers of x (<see cref="ExtPowers"/>).</summary>
+    private static unsafe GoldilocksExt2 EvaluateWithPowers(ulong[] coefficients, ulong[] powers)
     {
-        var a0 = default(Accumulator);
-        var a1 = default(Accumulator);
-        for (var i = 0; i < coefficients.Length; i++)
+        var count = coefficients.Length;
+        var i = 0;
+        var s0 = 0UL;
+        var s1 = 0UL;
+        fixed (ulong* c = coefficients)
+        fixed (ulong* p = powers)
         {
-            var c = coefficients[i];
-            a0.MulAdd(powers[2 * i], c);
-            a1.MulAdd(powers[2 * i + 1], c);
+            if (GoldilocksX8.IsSupported)
+            {
+                // Eight partial sums per coordinate, added up at the end (field addition: any order).
+                var acc0 = Vector512<ulong>.Zero;
+                var acc1 = Vector512<ulong>.Zero;
+                for (; i + GoldilocksX8.Lanes <= count; i += GoldilocksX8.Lanes)
+                {
+                    var v = Vector512.Load(c + i);
+                    acc0 = GoldilocksX8.Add(acc0, GoldilocksX8.Mul(v, Vector512.Load(p + i)));
+                    acc1 = GoldilocksX8.Add(acc1, GoldilocksX8.Mul(v, Vector512.Load(p + count + i)));
+                }
+                for (var l = 0; l < GoldilocksX8.Lanes; l++)
+                {
+                    s0 = Goldilocks.Add(s0, acc0[l]);
+                    s1 = Goldilocks.Add(s1, acc1[l]);
+                }
+            }
+            var a0 = default(Accumulator);
+            var a1 = default(Accumulator);
+            a0.Add(s0);
+            a1.Add(s1);
+            for (; i < count; i++)
+            {
+                a0.MulAdd(p[i], c[i]);
+                a1.MulAdd(p[count + i], c[i]);
+            }
+            return new GoldilocksExt2(a0.Reduce(), a1.Reduce());
         }
-        return new GoldilocksExt2(a0.Reduce(), a1.Reduce());
     }
 
     /// <summary>Checks shape, canonical values, assertions and every transition on the trace itself, naming the first failure.</summary>
@@ -285,8 +350,8 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var size = ctx.LdeSize;
         var n = ctx.TraceLength;
         var parts = new ulong[2][];
-        parts[0] = new ulong[size];
-        parts[1] = new ulong[size];
+        parts[0] = _backend.Rent(size);
+        parts[1] = _backend.Rent(size);
         for (var i = 0; i < size; i++)
         {
             parts[0][i] = values[i].A0;
@@ -298,16 +363,13 @@ public sealed class StarkProver(IProverBackend? backend = null)
         {
             // Interpolating on the coset gives the coefficients of h(s X); dividing by s^i undoes the shift.
             Ntt.Inverse(part);
-            var factor = 1UL;
-            for (var i = 0; i < size; i++)
+            // Only the coefficients below the bound are used; those above must be zero (scaling
+            // by a non-zero factor does not change that).
+            if (!ForgeForTests && part.AsSpan(bound).ContainsAnyExcept(0UL))
             {
-                part[i] = Goldilocks.Mul(part[i], factor);
-                factor = Goldilocks.Mul(factor, shiftInverse);
-                if (i >= bound && part[i] != 0 && !ForgeForTests)
-                {
-                    throw new TraceException("the composition polynomial exceeds its degree bound: constraints do not hold on the trace or their degree is misdeclared");
-                }
+                throw new TraceException("the composition polynomial exceeds its degree bound: constraints do not hold on the trace or their degree is misdeclared");
             }
+            ScaleByPowers(part.AsSpan(0, bound), shiftInverse);
         }
         var coefficients = new ulong[2 * ctx.CompositionColumns][];
         for (var k = 0; k < ctx.CompositionColumns; k++)
@@ -319,19 +381,21 @@ public sealed class StarkProver(IProverBackend? backend = null)
         if (ctx.CompositionColumns == 1)
         {
             // One column is the composition itself: its LDE is the values we started from.
-            lde[0] = new ulong[size];
-            lde[1] = new ulong[size];
+            lde[0] = _backend.Rent(size);
+            lde[1] = _backend.Rent(size);
             for (var i = 0; i < size; i++)
             {
                 lde[0][i] = values[i].A0;
                 lde[1][i] = values[i].A1;
             }
+            _backend.Recycle(parts);
             return (coefficients, lde);
         }
         for (var j = 0; j < lde.Length; j++)
         {
-            lde[j] = GC.AllocateUninitializedArray<ulong>(size);
+            lde[j] = _backend.Rent(size);
         }
+        _backend.Recycle(parts);
         Ntt.CosetExtendBatch(coefficients, ctx.Blowup, ctx.DomainShift, lde, Parallelism);
         return (coefficients, lde);
     }
@@ -403,57 +467,115 @@ public sealed class StarkProver(IProverBackend? backend = null)
                 var combined = new ulong[4][];
                 for (var q = 0; q < 4; q++)
                 {
-                    combined[q] = GC.AllocateUninitializedArray<ulong>(n);
+                    combined[q] = _backend.Rent(n);
                 }
                 const int rowsPerItem = 1024;
                 Parallel.For(0, (n + rowsPerItem - 1) / rowsPerItem, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, item =>
                 {
-                    var end = Math.Min(n, (item + 1) * rowsPerItem);
-                    for (var i = item * rowsPerItem; i < end; i++)
+                    var start = item * rowsPerItem;
+                    var count = Math.Min(n, start + rowsPerItem) - start;
+                    unsafe
                     {
-                        var (f, g) = DeepRow(pointers, traceGammas, compositionGammas, width, columns, i);
-                        combined[0][i] = f.A0;
-                        combined[1][i] = f.A1;
-                        combined[2][i] = g.A0;
-                        combined[3][i] = g.A1;
+                        fixed (ulong* f0 = combined[0])
+                        fixed (ulong* f1 = combined[1])
+                        fixed (ulong* g0 = combined[2])
+                        fixed (ulong* g1 = combined[3])
+                        {
+                            CombineColumns(pointers, traceGammas, compositionGammas, width, columns, start, count, f0 + start, f1 + start, g0 + start, g1 + start);
+                        }
                     }
                 });
                 values = new ulong[4][];
                 for (var q = 0; q < 4; q++)
                 {
-                    values[q] = GC.AllocateUninitializedArray<ulong>(size);
+                    values[q] = _backend.Rent(size);
                 }
                 Ntt.CosetExtendBatch(combined, ctx.Blowup, ctx.DomainShift, values, Parallelism);
+                _backend.Recycle(combined);
             }
 
+            // 1/(x - z) = (x - z0 + z1 u) / N(x) with the base-field norm N(x) = (x - z0)^2 - W z1^2, so
+            // only base elements are inverted; then result = (n1 - c1)/(x - z) + (n2 - c2)/(x - zg).
             const int block = 1024;
             var blocks = (size + block - 1) / block;
             var omega = ctx.LdeGenerator;
-            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => (new GoldilocksExt2[block], new GoldilocksExt2[block]), (b, _, s) =>
+            var wz1 = Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Square(z.A1));
+            var wz2 = Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Square(zNext.A1));
+            Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => new DeepScratch(block), (b, _, s) =>
             {
                 var start = b * block;
                 var count = Math.Min(block, size - start);
-                var (d1, d2) = s;
                 var x = Goldilocks.Mul(ctx.DomainShift, Goldilocks.Pow(omega, (ulong)start));
                 for (var r = 0; r < count; r++)
                 {
-                    var xe = GoldilocksExt2.FromBase(x);
-                    d1[r] = xe - z;
-                    d2[r] = xe - zNext;
+                    var a1 = Goldilocks.Sub(x, z.A0);
+                    var a2 = Goldilocks.Sub(x, zNext.A0);
+                    s.A1[r] = a1;
+                    s.A2[r] = a2;
+                    s.Inv1[r] = Goldilocks.Sub(Goldilocks.Square(a1), wz1);
+                    s.Inv2[r] = Goldilocks.Sub(Goldilocks.Square(a2), wz2);
                     x = Goldilocks.Mul(x, omega);
                 }
-                GoldilocksExt2.BatchInverse(d1.AsSpan(0, count), d1.AsSpan(0, count));
-                GoldilocksExt2.BatchInverse(d2.AsSpan(0, count), d2.AsSpan(0, count));
-                for (var r = 0; r < count; r++)
+                unsafe
                 {
-                    var i = start + r;
-                    var (n1, n2) = values is null
-                        ? DeepRow(pointers, traceGammas, compositionGammas, width, columns, i)
-                        : (new GoldilocksExt2(values[0][i], values[1][i]), new GoldilocksExt2(values[2][i], values[3][i]));
-                    result[i] = (n1 - c1) * d1[r] + (n2 - c2) * d2[r];
+                    fixed (ulong* inv1 = s.Inv1)
+                    fixed (ulong* inv2 = s.Inv2)
+                    fixed (ulong* scratch = s.Scratch)
+                    {
+                        FieldSpan.BatchInverse(inv1, count, scratch);
+                        FieldSpan.BatchInverse(inv2, count, scratch);
+                    }
+                }
+                if (values is null)
+                {
+                    // Narrow trace: the combinations column by column over the block, eight lanes at a time.
+                    unsafe
+                    {
+                        fixed (ulong* f0 = s.F0)
+                        fixed (ulong* f1 = s.F1)
+                        fixed (ulong* g0 = s.G0)
+                        fixed (ulong* g1 = s.G1)
+                        {
+                            CombineColumns(pointers, traceGammas, compositionGammas, width, columns, start, count, f0, f1, g0, g1);
+                        }
+                    }
+                }
+                else
+                {
+                    values[0].AsSpan(start, count).CopyTo(s.F0);
+                    values[1].AsSpan(start, count).CopyTo(s.F1);
+                    values[2].AsSpan(start, count).CopyTo(s.G0);
+                    values[3].AsSpan(start, count).CopyTo(s.G1);
+                }
+                var done = 0;
+                if (GoldilocksX8.IsSupported)
+                {
+                    done = count - count % GoldilocksX8.Lanes;
+                    DeepFinishVectorized(s, count, start, c1, c2, z, zNext, result);
+                }
+                for (var r = done; r < count; r++)
+                {
+                    // (p0 + p1 u)(a + z1 u) = (p0 a + W p1 z1) + (p0 z1 + p1 a) u, then times 1/N.
+                    var p0 = Goldilocks.Sub(s.F0[r], c1.A0);
+                    var p1 = Goldilocks.Sub(s.F1[r], c1.A1);
+                    var q0 = Goldilocks.Sub(s.G0[r], c2.A0);
+                    var q1 = Goldilocks.Sub(s.G1[r], c2.A1);
+                    var a1 = s.A1[r];
+                    var a2 = s.A2[r];
+                    var first0 = Goldilocks.Add(Goldilocks.Mul(p0, a1), Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Mul(p1, z.A1)));
+                    var first1 = Goldilocks.Add(Goldilocks.Mul(p0, z.A1), Goldilocks.Mul(p1, a1));
+                    var second0 = Goldilocks.Add(Goldilocks.Mul(q0, a2), Goldilocks.Mul(GoldilocksExt2.W, Goldilocks.Mul(q1, zNext.A1)));
+                    var second1 = Goldilocks.Add(Goldilocks.Mul(q0, zNext.A1), Goldilocks.Mul(q1, a2));
+                    result[start + r] = new GoldilocksExt2(
+                        Goldilocks.Add(Goldilocks.Mul(first0, s.Inv1[r]), Goldilocks.Mul(second0, s.Inv2[r])),
+                        Goldilocks.Add(Goldilocks.Mul(first1, s.Inv1[r]), Goldilocks.Mul(second1, s.Inv2[r])));
                 }
                 return s;
             }, _ => { });
+            if (values is not null)
+            {
+                _backend.Recycle(values);
+            }
         }
         finally
         {
@@ -466,6 +588,108 @@ public sealed class StarkProver(IProverBackend? backend = null)
             }
         }
         return result;
+    }
+
+    /// <summary>The final DEEP step of <see cref="DeepComposition"/> for the first count - count mod 8 points of a block, eight at a time.</summary>
+    private static unsafe void DeepFinishVectorized(DeepScratch s, int count, int start, GoldilocksExt2 c1, GoldilocksExt2 c2, GoldilocksExt2 z, GoldilocksExt2 zNext, GoldilocksExt2[] result)
+    {
+        var c10 = Vector512.Create(c1.A0);
+        var c11 = Vector512.Create(c1.A1);
+        var c20 = Vector512.Create(c2.A0);
+        var c21 = Vector512.Create(c2.A1);
+        var z1 = Vector512.Create(z.A1);
+        var wz1 = Vector512.Create(Goldilocks.Mul(GoldilocksExt2.W, z.A1));
+        var zn1 = Vector512.Create(zNext.A1);
+        var wzn1 = Vector512.Create(Goldilocks.Mul(GoldilocksExt2.W, zNext.A1));
+        var out0 = stackalloc ulong[GoldilocksX8.Lanes];
+        var out1 = stackalloc ulong[GoldilocksX8.Lanes];
+        fixed (ulong* f0 = s.F0)
+        fixed (ulong* f1 = s.F1)
+        fixed (ulong* g0 = s.G0)
+        fixed (ulong* g1 = s.G1)
+        fixed (ulong* pa1 = s.A1)
+        fixed (ulong* pa2 = s.A2)
+        fixed (ulong* inv1 = s.Inv1)
+        fixed (ulong* inv2 = s.Inv2)
+        {
+            for (var r = 0; r + GoldilocksX8.Lanes <= count; r += GoldilocksX8.Lanes)
+            {
+                var p0 = GoldilocksX8.Sub(Vector512.Load(f0 + r), c10);
+                var p1 = GoldilocksX8.Sub(Vector512.Load(f1 + r), c11);
+                var q0 = GoldilocksX8.Sub(Vector512.Load(g0 + r), c20);
+                var q1 = GoldilocksX8.Sub(Vector512.Load(g1 + r), c21);
+                var a1 = Vector512.Load(pa1 + r);
+                var a2 = Vector512.Load(pa2 + r);
+                var first0 = GoldilocksX8.Add(GoldilocksX8.Mul(p0, a1), GoldilocksX8.Mul(p1, wz1));
+                var first1 = GoldilocksX8.Add(GoldilocksX8.Mul(p0, z1), GoldilocksX8.Mul(p1, a1));
+                var second0 = GoldilocksX8.Add(GoldilocksX8.Mul(q0, a2), GoldilocksX8.Mul(q1, wzn1));
+                var second1 = GoldilocksX8.Add(GoldilocksX8.Mul(q0, zn1), GoldilocksX8.Mul(q1, a2));
+                var i1 = Vector512.Load(inv1 + r);
+                var i2 = Vector512.Load(inv2 + r);
+                Vector512.Store(GoldilocksX8.Add(GoldilocksX8.Mul(first0, i1), GoldilocksX8.Mul(second0, i2)), out0);
+                Vector512.Store(GoldilocksX8.Add(GoldilocksX8.Mul(first1, i1), GoldilocksX8.Mul(second1, i2)), out1);
+                for (var l = 0; l < GoldilocksX8.Lanes; l++)
+                {
+                    result[start + r + l] = new GoldilocksExt2(out0[l], out1[l]);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows start..start+count-1 of F = sum_j gamma_j T_j + sum_k gamma''_k H_k and G = sum_j gamma'_j T_j
+    /// (base coordinates into f0, f1, g0, g1), column by column, eight lanes at a time where possible.
+    /// </summary>
+    private static unsafe void CombineColumns(nint[] pointers, ulong[] traceGammas, ulong[] compositionGammas, int width, int columns, int start, int count,
+        ulong* f0, ulong* f1, ulong* g0, ulong* g1)
+    {
+        if (!GoldilocksX8.IsSupported)
+        {
+            // Scalar machines: row by row with unreduced sums beats column-wise reduced arithmetic.
+            for (var r = 0; r < count; r++)
+            {
+                var (f, g) = DeepRow(pointers, traceGammas, compositionGammas, width, columns, start + r);
+                f0[r] = f.A0;
+                f1[r] = f.A1;
+                g0[r] = g.A0;
+                g1[r] = g.A1;
+            }
+            return;
+        }
+        new Span<ulong>(f0, count).Clear();
+        new Span<ulong>(f1, count).Clear();
+        new Span<ulong>(g0, count).Clear();
+        new Span<ulong>(g1, count).Clear();
+        for (var j = 0; j < width; j++)
+        {
+            var t = (ulong*)pointers[j] + start;
+            FieldSpan.MulScalarAdd(f0, traceGammas[4 * j], t, count);
+            FieldSpan.MulScalarAdd(f1, traceGammas[4 * j + 1], t, count);
+            FieldSpan.MulScalarAdd(g0, traceGammas[4 * j + 2], t, count);
+            FieldSpan.MulScalarAdd(g1, traceGammas[4 * j + 3], t, count);
+        }
+        for (var k = 0; k < columns; k++)
+        {
+            var h0 = (ulong*)pointers[width + 2 * k] + start;
+            var h1 = (ulong*)pointers[width + 2 * k + 1] + start;
+            FieldSpan.MulScalarAdd(f0, compositionGammas[4 * k], h0, count);
+            FieldSpan.MulScalarAdd(f0, compositionGammas[4 * k + 1], h1, count);
+            FieldSpan.MulScalarAdd(f1, compositionGammas[4 * k + 2], h0, count);
+            FieldSpan.MulScalarAdd(f1, compositionGammas[4 * k + 3], h1, count);
+        }
+    }
+
+    private sealed class DeepScratch(int block)
+    {
+        public readonly ulong[] A1 = new ulong[block];
+        public readonly ulong[] A2 = new ulong[block];
+        public readonly ulong[] Inv1 = new ulong[block];
+        public readonly ulong[] Inv2 = new ulong[block];
+        public readonly ulong[] Scratch = new ulong[block];
+        public readonly ulong[] F0 = new ulong[block];
+        public readonly ulong[] F1 = new ulong[block];
+        public readonly ulong[] G0 = new ulong[block];
+        public readonly ulong[] G1 = new ulong[block];
     }
 
     /// <summary>Row i of F = sum_j gamma_j T_j + sum_k gamma''_k H_k and G = sum_j gamma'_j T_j, with one reduction per coordinate.</summary>
@@ -508,6 +732,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
         var f = ctx.Options.FoldingFactor;
         var inverseRoots = FriFolding.InverseRootPowers(f);
         var inverseF = Goldilocks.Inverse((ulong)f);
+        var fastFold = new FastFold(f, inverseRoots);
         var trees = new List<MerkleTree>();
         var layers = new List<ulong[][]>();
         var values = evaluations;
@@ -520,8 +745,8 @@ public sealed class StarkProver(IProverBackend? backend = null)
             var columns = new ulong[2 * f][];
             for (var t = 0; t < f; t++)
             {
-                columns[2 * t] = new ulong[cosets];
-                columns[2 * t + 1] = new ulong[cosets];
+                columns[2 * t] = _backend.Rent(cosets);
+                columns[2 * t + 1] = _backend.Rent(cosets);
                 for (var j = 0; j < cosets; j++)
                 {
                     var v = values[j + t * cosets];
@@ -540,7 +765,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
             var offsetInverse = Goldilocks.Inverse(offset);
             const int block = 4096;
             var current = values;
-            Parallel.For(0, (cosets + block - 1) / block, () => new GoldilocksExt2[f], (b, _, buffer) =>
+            Parallel.For(0, (cosets + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = Parallelism }, () => new GoldilocksExt2[2 * f], (b, _, buffer) =>
             {
                 var start = b * block;
                 var end = Math.Min(cosets, start + block);
@@ -551,7 +776,7 @@ public sealed class StarkProver(IProverBackend? backend = null)
                     {
                         buffer[t] = current[j + t * cosets];
                     }
-                    folded[j] = FriFolding.FoldCoset(buffer, xInverse, beta, inverseRoots, inverseF);
+                    folded[j] = fastFold.Fold(buffer.AsSpan(0, f), buffer.AsSpan(f), xInverse, beta, inverseF);
                     xInverse = Goldilocks.Mul(xInverse, omegaInverse);
                 }
                 return buffer;
