@@ -87,7 +87,6 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
         }
         var constraintCount = ctx.Program.ConstraintCount;
         var blockRows = Math.Min(BlockEvaluator.BlockRows, size);
-        var blocks = size / blockRows;
         var publics = ctx.Air.PublicInputs;
         var alpha0 = new ulong[constraintCount];
         var alpha1 = new ulong[constraintCount];
@@ -96,6 +95,11 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
             alpha0[c] = transitionCoefficients[c].A0;
             alpha1[c] = transitionCoefficients[c].A1;
         }
+
+        // Rows per work item: several evaluator blocks, so that the batch inversions of the
+        // assertion divisors (eight vector chains, eight scalar inversions) cover many rows.
+        var superRows = Math.Min(SuperBlockRows, size);
+        var superBlocks = size / superRows;
 
         // Pinned for the whole evaluation so that column loads read the LDE in place.
         var handles = new System.Runtime.InteropServices.GCHandle[traceLde.Length];
@@ -121,13 +125,13 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
         }
         return result;
 
-        void EvaluateBlocks(nint[] pinned) => Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
+        void EvaluateBlocks(nint[] pinned) => Parallel.For(0, superBlocks, new ParallelOptions { MaxDegreeOfParallelism = Parallelism },
             () => new Scratch(ctx.Program),
             (block, _, s) =>
             {
-                var start = block * blockRows;
+                var start = block * superRows;
                 var x = Goldilocks.Mul(shift, Goldilocks.Pow(omega, (ulong)start));
-                for (var r = 0; r < blockRows; r++)
+                for (var r = 0; r < superRows; r++)
                 {
                     s.X[r] = x;
                     // (x - g^(n-1)) / (x^n - 1): the transition constraints' divisor inverse.
@@ -136,7 +140,11 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
                 }
                 if (constraintCount > 0)
                 {
-                    s.Evaluator.EvaluateCombined(traceLde, blowup, periodicLde, publics, start, blockRows, alpha0, alpha1, s.Sum0, s.Sum1, pinned);
+                    for (var sub = 0; sub < superRows; sub += blockRows)
+                    {
+                        s.Evaluator.EvaluateCombined(traceLde, blowup, periodicLde, publics, start + sub, blockRows, alpha0, alpha1,
+                            s.Sum0.AsSpan(sub, blockRows), s.Sum1.AsSpan(sub, blockRows), pinned);
+                    }
                 }
                 else
                 {
@@ -151,35 +159,36 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
                     fixed (ulong* g0 = s.Group0)
                     fixed (ulong* g1 = s.Group1)
                     fixed (ulong* inverse = s.RowInverse)
+                    fixed (ulong* batch = s.BatchScratch)
                     {
-                        FieldSpan.Mul(sum0, sum0, divisor, blockRows);
-                        FieldSpan.Mul(sum1, sum1, divisor, blockRows);
+                        FieldSpan.Mul(sum0, sum0, divisor, superRows);
+                        FieldSpan.Mul(sum1, sum1, divisor, superRows);
                         for (var g = 0; g < groups.Length; g++)
                         {
                             var group = groups[g];
-                            for (var r = 0; r < blockRows; r++)
+                            for (var r = 0; r < superRows; r++)
                             {
-                                s.RowInverse[r] = Goldilocks.Sub(s.X[r], rowPoints[g]);
+                                inverse[r] = Goldilocks.Sub(s.X[r], rowPoints[g]);
                             }
-                            Goldilocks.BatchInverse(s.RowInverse.AsSpan(0, blockRows), s.RowInverse.AsSpan(0, blockRows));
-                            new Span<ulong>(g0, blockRows).Clear();
-                            new Span<ulong>(g1, blockRows).Clear();
+                            FieldSpan.BatchInverse(inverse, superRows, batch);
+                            new Span<ulong>(g0, superRows).Clear();
+                            new Span<ulong>(g1, superRows).Clear();
                             for (var a = 0; a < group.Columns.Length; a++)
                             {
                                 fixed (ulong* column = group.Columns[a])
                                 {
-                                    FieldSpan.MulScalarAdd(g0, group.Beta0[a], column + start, blockRows);
-                                    FieldSpan.MulScalarAdd(g1, group.Beta1[a], column + start, blockRows);
+                                    FieldSpan.MulScalarAdd(g0, group.Beta0[a], column + start, superRows);
+                                    FieldSpan.MulScalarAdd(g1, group.Beta1[a], column + start, superRows);
                                 }
                             }
-                            FieldSpan.SubScalar(g0, group.Constant0, blockRows);
-                            FieldSpan.SubScalar(g1, group.Constant1, blockRows);
-                            FieldSpan.MulAdd(sum0, g0, inverse, blockRows);
-                            FieldSpan.MulAdd(sum1, g1, inverse, blockRows);
+                            FieldSpan.SubScalar(g0, group.Constant0, superRows);
+                            FieldSpan.SubScalar(g1, group.Constant1, superRows);
+                            FieldSpan.MulAdd(sum0, g0, inverse, superRows);
+                            FieldSpan.MulAdd(sum1, g1, inverse, superRows);
                         }
                     }
                 }
-                for (var r = 0; r < blockRows; r++)
+                for (var r = 0; r < superRows; r++)
                 {
                     result[start + r] = new GoldilocksExt2(s.Sum0[r], s.Sum1[r]);
                 }
@@ -190,15 +199,19 @@ public sealed class CpuBackend(int parallelism = 0) : IProverBackend
 
     private sealed record AssertionGroup(ulong[][] Columns, ulong[] Beta0, ulong[] Beta1, ulong Constant0, ulong Constant1);
 
+    /// <summary>Rows per composition work item (a multiple of <see cref="BlockEvaluator.BlockRows"/>).</summary>
+    private const int SuperBlockRows = 1024;
+
     private sealed class Scratch(ConstraintProgram program)
     {
         public readonly BlockEvaluator Evaluator = new(program);
-        public readonly ulong[] Sum0 = new ulong[BlockEvaluator.BlockRows];
-        public readonly ulong[] Sum1 = new ulong[BlockEvaluator.BlockRows];
-        public readonly ulong[] X = new ulong[BlockEvaluator.BlockRows];
-        public readonly ulong[] Divisor = new ulong[BlockEvaluator.BlockRows];
-        public readonly ulong[] RowInverse = new ulong[BlockEvaluator.BlockRows];
-        public readonly ulong[] Group0 = new ulong[BlockEvaluator.BlockRows];
-        public readonly ulong[] Group1 = new ulong[BlockEvaluator.BlockRows];
+        public readonly ulong[] Sum0 = new ulong[SuperBlockRows];
+        public readonly ulong[] Sum1 = new ulong[SuperBlockRows];
+        public readonly ulong[] X = new ulong[SuperBlockRows];
+        public readonly ulong[] Divisor = new ulong[SuperBlockRows];
+        public readonly ulong[] RowInverse = new ulong[SuperBlockRows];
+        public readonly ulong[] BatchScratch = new ulong[SuperBlockRows];
+        public readonly ulong[] Group0 = new ulong[SuperBlockRows];
+        public readonly ulong[] Group1 = new ulong[SuperBlockRows];
     }
 }
