@@ -95,7 +95,8 @@ public static class Keccak256
         BinaryPrimitives.WriteUInt64LittleEndian(output[24..], state[3]);
     }
 
-    private static ReadOnlySpan<ulong> RoundConstants =>
+    /// <summary>The 24 round constants of Keccak-f[1600] (also used by the prover's 8-way Keccak).</summary>
+    public static ReadOnlySpan<ulong> RoundConstants =>
     [
         0x0000000000000001UL, 0x0000000000008082UL, 0x800000000000808aUL, 0x8000000080008000UL,
         0x000000000000808bUL, 0x0000000080000001UL, 0x8000000080008081UL, 0x8000000000008009UL,

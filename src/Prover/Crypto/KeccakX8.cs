@@ -19,15 +19,7 @@ internal static unsafe class KeccakX8
 
     public static bool IsSupported => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
 
-    private static ReadOnlySpan<ulong> RoundConstants =>
-    [
-        0x0000000000000001UL, 0x0000000000008082UL, 0x800000000000808aUL, 0x8000000080008000UL,
-        0x000000000000808bUL, 0x0000000080000001UL, 0x8000000080008081UL, 0x8000000000008009UL,
-        0x000000000000008aUL, 0x0000000000000088UL, 0x0000000080008009UL, 0x000000008000000aUL,
-        0x000000008000808bUL, 0x800000000000008bUL, 0x8000000000008089UL, 0x8000000000008003UL,
-        0x8000000000008002UL, 0x8000000000000080UL, 0x000000000000800aUL, 0x800000008000000aUL,
-        0x8000000080008081UL, 0x8000000000008080UL, 0x0000000080000001UL, 0x8000000080008008UL,
-    ];
+    private static ReadOnlySpan<ulong> RoundConstants => Keel.Core.Crypto.Keccak256.RoundConstants;
 
     /// <summary>
     /// Hashes rows row..row+7 of a column-major matrix: message i is the words columns[c][row + i]
