@@ -156,7 +156,7 @@ public sealed class TransferAir : IAir
         Regions = Periods * RegionsPerPeriod;
         PublicInputs = Statement.Values;
         var baseFee = Enumerable.Range(0, 4).Select(i => Expr.PublicInput(TransferStatement.BaseFeeIndex + i)).ToArray();
-        var burn = Statement.BurnLimbs().Select(Expr.Const).ToArray();
+        var burn = FeeTermsGadget.BurnLimbs(Statement.BaseFee).Select(Expr.Const).ToArray();
         FeeTerms = new FeeTermsGadget(Fee, Value, MaxFee, Prio, baseFee, burn);
         Width = Fee + FeeTerms.Columns + 2 * RangeLanes;
         Range = new RangeCheckLanes(Fee + FeeTerms.Columns, RangeLanes, PeriodRows, PRange, RangeItems(FeeTerms));

@@ -95,21 +95,6 @@ public sealed class TransferStatement
         return state;
     }
 
-    /// <summary>21000 * baseFee as five 32-bit limbs (it may exceed 128 bits).</summary>
-    public ulong[] BurnLimbs()
-    {
-        var limbs = new ulong[5];
-        ulong carry = 0;
-        for (var i = 0; i < 4; i++)
-        {
-            var t = Values[BaseFeeIndex + i] * IntrinsicGas + carry;
-            limbs[i] = t & uint.MaxValue;
-            carry = t >> 32;
-        }
-        limbs[4] = carry;
-        return limbs;
-    }
-
     /// <summary>What the rules derive from a transfer and the base fee alone (the parts that do not depend on the sender's account); the trace builder's reference.</summary>
     public TransferTerms Terms(Rollup.Transactions.Transfer tx)
     {
