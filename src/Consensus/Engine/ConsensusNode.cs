@@ -268,6 +268,7 @@ public sealed class ConsensusNode
         {
             if (block.Round < CurrentRound)
             {
+                KeepLateCertifiedBlock(block);
                 SendSyncInfo(from);
             }
             return; // stale, or its certificates did not justify its round
@@ -283,6 +284,28 @@ public sealed class ConsensusNode
             return;
         }
         TryVote(from, p);
+    }
+
+    /// <summary>
+    /// Votes go straight to the next leader while the proposal travels by broadcast, so the votes can
+    /// overtake it: the next leader then forms the certificate of a block it has not seen, moves to its
+    /// own round and cannot propose on a parent it lacks. No peer can serve that block yet (the fetch
+    /// answers certified chains, and the certificate exists only here), so waiting for the fetch costs a
+    /// retry interval. When the proposal arrives after all, its block is the certified one: it is kept
+    /// as a fetched block would be, and whatever waited on it goes on at once.
+    /// </summary>
+    private void KeepLateCertifiedBlock(Block block)
+    {
+        if (GetBlock(block.Hash) is not null || !_certs.TryGetValue(block.Hash, out var cert) || cert.Round != block.Round
+            || block.Height <= CommittedHeight || block.Height > CommittedHeight + ConsensusLimits.MaxUncommittedBlocks)
+        {
+            return;
+        }
+        PutBlock(block);
+        _fetchesInFlight.Remove(block.Hash);
+        ResumeBuffered();
+        TryCommit(HighQc);
+        TryPropose();
     }
 
     private void TryVote(int from, ProposalMessage p)

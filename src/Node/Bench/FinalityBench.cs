@@ -129,6 +129,7 @@ internal static class FinalityBench
                 var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
                 var timeoutsBefore = nodes.Sum(n => n.TimeoutsSent);
                 var rejectedBefore = nodes.Sum(n => n.Application.RejectedProposals);
+                var lostBefore = nodes.Sum(n => n.Network!.DroppedSends + n.Driver!.DroppedEvents);
                 var roundsBefore = nodes[0].RoundsEntered;
                 var clock = Stopwatch.StartNew();
                 var row = await LoadAsync(http, rpc, txs, offered, receipts, rate == "max" ? committedTotal : null, ct);
@@ -136,7 +137,7 @@ internal static class FinalityBench
                 var busy = nodes.Select((n, i) => (n.Driver!.BusyTime - busyBefore[i]).TotalSeconds / clock.Elapsed.TotalSeconds).ToArray();
                 var cpuCores = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds / clock.Elapsed.TotalSeconds;
                 var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
-                report.Notes.Add($"row {rate}: this process used {cpuCores:F2} cores on average (machine load average {load}); consensus loop busy {string.Join(", ", busy.Select(b => b.ToString("P0", CultureInfo.InvariantCulture)))} of the time (validators 0..3); {nodes.Sum(n => n.TimeoutsSent) - timeoutsBefore} timeouts sent, {nodes[0].RoundsEntered - roundsBefore} rounds, {nodes.Sum(n => n.Application.RejectedProposals) - rejectedBefore} proposals refused{(nodes.Select(n => n.Application.LastRejection?.Message).FirstOrDefault(m => m is not null) is { } why ? $" (last: {why})" : "")}");
+                report.Notes.Add($"row {rate}: this process used {cpuCores:F2} cores on average (machine load average {load}); consensus loop busy {string.Join(", ", busy.Select(b => b.ToString("P0", CultureInfo.InvariantCulture)))} of the time (validators 0..3); {nodes.Sum(n => n.TimeoutsSent) - timeoutsBefore} timeouts sent, {nodes[0].RoundsEntered - roundsBefore} rounds, {nodes.Sum(n => n.Network!.DroppedSends + n.Driver!.DroppedEvents) - lostBefore} consensus messages lost (sends dropped or failed, events dropped), {nodes.Sum(n => n.Application.RejectedProposals) - rejectedBefore} proposals refused{(nodes.Select(n => n.Application.LastRejection?.Message).FirstOrDefault(m => m is not null) is { } why ? $" (last: {why})" : "")}");
                 table.AddRow(rate, row.SentPerSecond, row.CommittedPerSecond, row.CommittedPercent, row.Rejected, blocksPerSecond, row.P50, row.P95, row.P99, row.Max);
             }
             report.Notes.Add($"latency: from sending eth_sendRawTransaction to the receipt existing on the RPC node (committed by the 2-chain rule); {Environment.ProcessorCount} cores shared by the 4 validators, the RPC server and the load generator, on a machine shared with other work: timings are noisy");

@@ -230,6 +230,63 @@ public sealed class ConsensusNodeTests
     }
 
     /// <summary>A validator that leads neither this round nor the next (its vote goes out on the network).</summary>
+    [Fact]
+    public void A_next_leader_whose_votes_overtook_the_proposal_proposes_as_soon_as_the_late_proposal_arrives()
+    {
+        var cluster = new TestCluster(4);
+        var round = cluster.Nodes[0].CurrentRound;
+        var leader = cluster.Membership.LeaderOf(round);
+        var next = cluster.Membership.LeaderOf(round + 1);
+        Assert.NotEqual(leader, next);
+        var proposal = (ProposalMessage)cluster.Networks[leader].Sent.Single(s => s.Message is ProposalMessage).Message;
+
+        // Everyone but the next leader gets the proposal and votes; the votes reach the next leader first.
+        for (var v = 0; v < cluster.Nodes.Count; v++)
+        {
+            if (v != leader && v != next)
+            {
+                cluster.Nodes[v].Handle(ConsensusEvent.FromMessage(leader, proposal));
+            }
+        }
+        for (var v = 0; v < cluster.Nodes.Count; v++)
+        {
+            foreach (var (to, message) in cluster.Networks[v].Sent.Where(s => s.Message is VoteMessage).ToList())
+            {
+                Assert.Equal(next, to);
+                cluster.Nodes[next].Handle(ConsensusEvent.FromMessage(v, message));
+            }
+        }
+        Assert.Equal(round + 1, cluster.Nodes[next].CurrentRound); // certified a block it has not seen
+        Assert.DoesNotContain(cluster.Networks[next].Sent, s => s.Message is ProposalMessage);
+
+        // The proposal arrives late (its round is over here): without waiting for a block fetch, the
+        // next leader builds on it at once.
+        cluster.Nodes[next].Handle(ConsensusEvent.FromMessage(leader, proposal));
+        var built = cluster.Networks[next].Sent.Select(s => s.Message).OfType<ProposalMessage>().Single();
+        Assert.Equal(round + 1, built.Block.Round);
+        Assert.Equal(proposal.Block.Hash, built.Block.ParentHash);
+
+        // The chain goes on from there as usual.
+        var committed = cluster.Apps[0].Committed.Count;
+        Assert.True(cluster.RunUntil(() => cluster.Apps.All(a => a.Committed.Count > committed + 3), budgetMs: 200, stepMs: 1));
+        Assert.All(cluster.Nodes, n => Assert.Null(n.Safety.LastTimeout));
+    }
+
+    [Fact]
+    public void A_late_proposal_whose_block_nobody_certified_is_not_kept()
+    {
+        var cluster = new TestCluster(4);
+        var round = cluster.Nodes[0].CurrentRound;
+        var leader = cluster.Membership.LeaderOf(round);
+        var voter = Bystander(cluster, round);
+        var proposal = (ProposalMessage)cluster.Networks[leader].Sent.Single(s => s.Message is ProposalMessage).Message;
+        // The voter moves on through a timeout certificate without seeing the proposal.
+        cluster.Down.Add(leader);
+        Assert.True(cluster.RunUntil(() => cluster.Nodes[voter].CurrentRound > round + 1, budgetMs: 5_000));
+        cluster.Nodes[voter].Handle(ConsensusEvent.FromMessage(leader, proposal));
+        Assert.Null(cluster.Stores[voter].GetBlock(proposal.Block.Hash));
+    }
+
     private static int Bystander(TestCluster cluster, long round) =>
         Enumerable.Range(0, cluster.Nodes.Count).First(i => i != cluster.Membership.LeaderOf(round) && i != cluster.Membership.LeaderOf(round + 1));
 
