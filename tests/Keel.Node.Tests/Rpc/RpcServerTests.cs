@@ -253,10 +253,12 @@ public sealed class RpcServerTests : IAsyncLifetime
     [Fact]
     public async Task The_timeout_covers_a_whole_batch()
     {
-        await using var t = await RpcTestServer.StartAsync(o => o with { RequestTimeoutMs = 1000 });
+        // 200 ms then 10 s against a 2 s budget: wide margins both ways, so a busy machine (devnet
+        // tests start beside this one) cannot make the first call late or the second one early.
+        await using var t = await RpcTestServer.StartAsync(o => o with { RequestTimeoutMs = 2000 });
         var response = (await t.PostJsonAsync("""
-            [{"jsonrpc":"2.0","id":1,"method":"test_sleep","params":["0x258"]},
-             {"jsonrpc":"2.0","id":2,"method":"test_sleep","params":["0x258"]},
+            [{"jsonrpc":"2.0","id":1,"method":"test_sleep","params":["0xc8"]},
+             {"jsonrpc":"2.0","id":2,"method":"test_sleep","params":["0x2710"]},
              {"jsonrpc":"2.0","id":3,"method":"eth_chainId"}]
             """)).AsArray();
         Assert.True((bool)RpcAssert.Result(response[0])!);
