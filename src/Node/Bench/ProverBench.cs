@@ -19,17 +19,17 @@ internal static class ProverBench
 
     public static Command Create()
     {
-        var minLog = new Option<int>("--min-log") { Description = "smallest Fibonacci trace, log2 rows", DefaultValueFactory = _ => 16 };
+        var minLog = new Option<int>("--min-log") { Description = "smallest Fibonacci trace, log2 rows (clamped to 3..22)", DefaultValueFactory = _ => 16 };
         var maxLog = new Option<int>("--max-log") { Description = "largest Fibonacci trace, log2 rows (at most 22)", DefaultValueFactory = _ => 20 };
         var chainLog = new Option<int>("--chain-log") { Description = "Poseidon2 chain: log2 permutations (32 rows each); 0 skips it", DefaultValueFactory = _ => 10 };
         var path = new Option<bool>("--update") { Description = "also prove one account-tree update (the transfer AIR's building block)", DefaultValueFactory = _ => true };
         var txs = new Option<string>("--txs") { Description = "transfer AIR: prove random batches of these sizes, comma separated (e.g. 16,64,256); empty skips it", DefaultValueFactory = _ => "1" };
         var only = new Option<bool>("--transfers-only") { Description = "skip the Fibonacci, chain and update rows (with --txs)" };
-        var wideLog = new Option<int>("--wide-log") { Description = "also prove the synthetic wide AIR (degree-7 S-box per column) with 2^N rows; 0 skips it", DefaultValueFactory = _ => 15 };
-        var wideWidth = new Option<int>("--wide-width") { Description = "columns of the synthetic wide AIR", DefaultValueFactory = _ => 400 };
+        var wideLog = new Option<int>("--wide-log") { Description = "also prove the synthetic wide AIR (degree-7 S-box per column) with 2^N rows (clamped to 3..20); 0 skips it", DefaultValueFactory = _ => 15 };
+        var wideWidth = new Option<int>("--wide-width") { Description = "columns of the synthetic wide AIR (clamped to 1..its maximum)", DefaultValueFactory = _ => 400 };
         var warmUp = new Option<bool>("--warm-up") { Description = "prove each statement once before timing it, on the same backend (steady state: warm JIT and recycled buffers)", DefaultValueFactory = _ => false };
         var threads = new Option<int>("--threads") { Description = "prover threads (0 = all cores)", DefaultValueFactory = _ => 0 };
-        var command = new Command("prover", "STARK prover and verifier on the Fibonacci and Poseidon2-chain AIRs: times, proof sizes, security.");
+        var command = new Command("prover", "STARK prover and verifier on the Fibonacci, Poseidon2-chain, tree-update, wide synthetic and transfer AIRs: times by stage, proof sizes, security, proven transfers per second.");
         command.Options.Add(minLog);
         command.Options.Add(maxLog);
         command.Options.Add(chainLog);

@@ -69,6 +69,11 @@ public sealed class BufferPool(long maxRetainedBytes = BufferPool.DefaultMaxReta
                 {
                     _free[array.Length] = stack = new Stack<ulong[]>();
                 }
+                if (stack.Contains(array))
+                {
+                    // Returned twice: pooling it again would hand one array to two renters.
+                    continue;
+                }
                 stack.Push(array);
                 _retained += 8L * array.Length;
             }

@@ -195,7 +195,7 @@ public sealed class TransferAir : IAir
 
     internal RangeCheckLanes Range { get; }
 
-    /// <summary>Transfer regions, the fee region and no-op padding: three per period.</summary>
+    /// <summary>Transfer regions, the fee region and no-op padding: <see cref="RegionsPerPeriod"/> per period.</summary>
     public int Regions { get; }
 
     /// <summary>Periods of <see cref="PeriodRows"/> rows: a power of two.</summary>
@@ -210,7 +210,7 @@ public sealed class TransferAir : IAir
     /// <summary>First row of region <paramref name="region"/>.</summary>
     public static int RegionStart(int region) => region / RegionsPerPeriod * PeriodRows + region % RegionsPerPeriod * RegionRows;
 
-    /// <summary>Rows of region <paramref name="region"/> (the third of a period also has the period's idle rows).</summary>
+    /// <summary>Rows of region <paramref name="region"/> (the last of a period also has the period's idle rows).</summary>
     public static int RegionLength(int region) => region % RegionsPerPeriod == RegionsPerPeriod - 1 ? PeriodRows - (RegionsPerPeriod - 1) * RegionRows : RegionRows;
     public IReadOnlyList<ulong> PublicInputs { get; }
     public IReadOnlyList<Expr> TransitionConstraints { get; }

@@ -1,5 +1,7 @@
 using Keel.Core.Hashing;
 using Keel.Prover.Air;
+using Keel.Rollup.Execution;
+using Keel.Rollup.Hashing;
 using Keel.Rollup.Transactions;
 
 namespace Keel.Prover.Transfer;
@@ -19,16 +21,16 @@ namespace Keel.Prover.Transfer;
 public sealed class TransferStatement
 {
     public const int Elements = 24;
-    public const int TransferElements = 23;
+    public const int TransferElements = BatchCommitment.TransferElements;
     public const int AddressLimbs = 5;
     public const int AmountLimbs = 4;
     public const ulong IntrinsicGas = 21_000;
 
     /// <summary>Batch-commitment sponge tag and format (docs/rollup.md section 5).</summary>
-    private const ulong BatchDomain = 2;
-    private const ulong CommitmentFormat = 2;
-    private const int HeaderAbsorbed = 16;
-    private const int AbsorbedPerTransfer = 24;
+    private const ulong BatchDomain = RollupHasher.BatchDomain;
+    private const ulong CommitmentFormat = BatchCommitment.FormatVersion;
+    private const int HeaderAbsorbed = 1 + BatchCommitment.HeaderElements;
+    private const int AbsorbedPerTransfer = BatchCommitment.AbsorbedPerTransfer;
 
     public TransferStatement(IReadOnlyList<ulong> elements)
     {

@@ -42,9 +42,8 @@ public static class TransferTraceBuilder
     }
 
     /// <summary>The AIR (throws <see cref="AirDefinitionException"/> for a statement it refuses) and the trace.</summary>
-    public static (TransferAir Air, ulong[][] Trace) Build(BatchWitness witness, RollupHasher? hasher = null)
+    public static (TransferAir Air, ulong[][] Trace) Build(BatchWitness witness)
     {
-        _ = hasher;
         var air = new TransferAir(PublicInputs(witness));
         var s = air.Statement;
         var trace = new ulong[air.Width][];
