@@ -32,7 +32,7 @@ public sealed class MerklePathAir : IAir
     public const string AccountUpdateName = "account-update-v1";
 
     /// <summary>Account fields hashed into a leaf: four balance limbs and the nonce.</summary>
-    public const int AccountElements = 5;
+    public const int AccountElements = LeafPreimage.AccountElements;
     public const int Depth = 160;
     public const int AddressLimbs = 5;
     public const int LimbBits = 32;
@@ -234,20 +234,8 @@ public sealed class MerklePathAir : IAir
             if (HashesLeaves)
             {
                 list.AddRange(Gadget12.Constraints([.. Enumerable.Range(Q0(lane), 12)]));
-                // Every cycle's width-12 input is the sponge state for H([1, bal_0..3, nonce]):
-                // rate [1, a0..a4, 0, 0], capacity [6 (the input length), 0, 0, 0].
-                var preimage = new Expr[12];
-                preimage[0] = 1;
-                for (var i = 0; i < AccountElements; i++)
-                {
-                    preimage[1 + i] = Expr.Cur(A0(lane) + i);
-                }
-                preimage[6] = 0;
-                preimage[7] = 0;
-                preimage[8] = 6;
-                preimage[9] = 0;
-                preimage[10] = 0;
-                preimage[11] = 0;
+                // Every cycle's width-12 input is the sponge state for H([1, bal_0..3, nonce]).
+                var preimage = LeafPreimage.Of<Expr>([.. Enumerable.Range(A0(lane), AccountElements).Select(Expr.Cur)], Expr.Const);
                 for (var i = 0; i < 12; i++)
                 {
                     list.Add(P(First) * (Expr.Cur(Q0(lane) + i) - preimage[i]));
@@ -398,7 +386,7 @@ public sealed class MerklePathAir : IAir
                     // Every cycle repeats the leaf hash (its constraints are periodic); only the first is used.
                     var q0 = SharedColumns + lanes * LaneColumns + lane * LeafLaneColumns;
                     var account = accounts![lane];
-                    ulong[] sponge = [1, .. account, 0, 0, 6, 0, 0, 0];
+                    var sponge = LeafPreimage.Of<ulong>(account, v => v);
                     Poseidon2Gadget.FillPermutation(trace, [.. Enumerable.Range(q0, 12)], start, sponge);
                     for (var c = 0; c < 12; c++)
                     {

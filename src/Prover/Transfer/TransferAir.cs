@@ -333,23 +333,12 @@ public sealed class TransferAir : IAir
             }
         }
 
-        // ---- leaves: H([1, bal 0..3, nonce]) as one width-12 permutation of [1, a.., 0, 0 | 6, 0, 0, 0];
+        // ---- leaves: H([1, bal 0..3, nonce]) as one width-12 permutation (LeafPreimage);
         // lane L hashes the old account, lane R the new one
         foreach (var lane in lanes)
         {
             var account = lane == LaneL ? OldAcc : NewAcc;
-            var pre = new Expr[12];
-            pre[0] = 1;
-            for (var i = 0; i < 5; i++)
-            {
-                pre[1 + i] = C(account + i);
-            }
-            pre[6] = 0;
-            pre[7] = 0;
-            pre[8] = 6;
-            pre[9] = 0;
-            pre[10] = 0;
-            pre[11] = 0;
+            var pre = LeafPreimage.Of(Cs(account, LeafPreimage.AccountElements), Expr.Const);
             for (var i = 0; i < 12; i++)
             {
                 list.Add(P(PLeaf) * (C(Poseidon2RowGadget.InputColumn(lane, i)) - pre[i]));

@@ -119,14 +119,6 @@ public sealed class TransferStatement
 
     public static UInt128 Amount(ReadOnlySpan<ulong> e, int offset) =>
         ((UInt128)e[offset + 3] << 96) | ((UInt128)e[offset + 2] << 64) | ((UInt128)e[offset + 1] << 32) | e[offset];
-
-    public static void WriteAmount(UInt128 value, Span<ulong> destination)
-    {
-        for (var i = 0; i < AmountLimbs; i++)
-        {
-            destination[i] = (ulong)(value >> (32 * i)) & uint.MaxValue;
-        }
-    }
 }
 
 /// <summary>A transfer's account-independent quantities: cost = value + 21000 maxFee (when it fits in 128 bits), debit = value + 21000 price, tip = 21000 (price - baseFee).</summary>

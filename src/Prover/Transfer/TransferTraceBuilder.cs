@@ -210,7 +210,7 @@ public static class TransferTraceBuilder
     private static ulong[] Limbs(UInt128 v)
     {
         var l = new ulong[4];
-        TransferStatement.WriteAmount(v, l);
+        FieldEncoding.WriteAmount(v, l);
         return l;
     }
 
@@ -230,11 +230,8 @@ public static class TransferTraceBuilder
 
     private static ulong ToField(long v) => v >= 0 ? (ulong)v % Goldilocks.Modulus : Goldilocks.Neg((ulong)(-v));
 
-    private static ulong[] LeafPreimage(Account account)
-    {
-        var l = Limbs(account.Balance);
-        return [1, l[0], l[1], l[2], l[3], Canonical(account.Nonce), 0, 0, 6, 0, 0, 0];
-    }
+    private static ulong[] LeafInput(Account account) =>
+        Transfer.LeafPreimage.Of<ulong>([.. Limbs(account.Balance), Canonical(account.Nonce)], v => v);
 
     private static void FillBlock(ulong[][] trace, int blockStart, int blockLength, ulong[] address, Account oldAccount, Account newAccount, MerklePath path,
         ulong[] debit, ulong[] credit)
@@ -247,9 +244,9 @@ public static class TransferTraceBuilder
 
         // The leaf row: lane L hashes the old account, lane R the new one.
         var leafRow = blockStart + TransferAir.LeafRow;
-        wide.Fill(trace, leafRow, TransferAir.LaneL, LeafPreimage(oldAccount), output);
+        wide.Fill(trace, leafRow, TransferAir.LaneL, LeafInput(oldAccount), output);
         var nodeL = output[..4].ToArray();
-        wide.Fill(trace, leafRow, TransferAir.LaneR, LeafPreimage(newAccount), output);
+        wide.Fill(trace, leafRow, TransferAir.LaneR, LeafInput(newAccount), output);
         var nodeR = output[..4].ToArray();
 
         var siblings = path.ToArray();

@@ -2,6 +2,7 @@ using System.Numerics;
 using Keel.Core;
 using Keel.Core.Field;
 using Keel.Core.Hashing;
+using Keel.Rollup.Hashing;
 using Keel.Prover.Air;
 using Keel.Prover.Proving;
 using Keel.Prover.Transfer;
@@ -482,7 +483,7 @@ public class FeeTermsGadgetTests
         var e = new ulong[TransferStatement.Elements];
         e[0] = 7;
         e[14] = 1;
-        TransferStatement.WriteAmount(baseFee, e.AsSpan(15));
+        FieldEncoding.WriteAmount(baseFee, e.AsSpan(15));
         e[19] = 0xfee;
         var tx = new Keel.Rollup.Transactions.Transfer(2, 7, Keel.Core.Address.Parse("0x0000000000000000000000000000000000000001"),
             Keel.Core.Address.Parse("0x0000000000000000000000000000000000000002"), value, 3, maxFee, prio, 21_000, Keel.Core.Hash32.Zero);
@@ -597,9 +598,9 @@ internal sealed class FeeTermsTestAir : IAir
             columns[c] = new ulong[1];
         }
         var inputs = new ulong[12];
-        TransferStatement.WriteAmount(value, inputs);
-        TransferStatement.WriteAmount(maxFee, inputs.AsSpan(4));
-        TransferStatement.WriteAmount(prio, inputs.AsSpan(8));
+        FieldEncoding.WriteAmount(value, inputs);
+        FieldEncoding.WriteAmount(maxFee, inputs.AsSpan(4));
+        FieldEncoding.WriteAmount(prio, inputs.AsSpan(8));
         for (var i = 0; i < 12; i++)
         {
             columns[i][0] = inputs[i];
@@ -634,11 +635,11 @@ internal sealed class FeeTermsTestAir : IAir
     private static ulong[] PublicFor(UInt128 value, UInt128 maxFee, UInt128 prio, UInt128 baseFee)
     {
         var p = new ulong[PublicCount];
-        TransferStatement.WriteAmount(baseFee, p);
+        FieldEncoding.WriteAmount(baseFee, p);
         FeeTermsGadget.BurnLimbs(baseFee).CopyTo(p, 4);
-        TransferStatement.WriteAmount(value, p.AsSpan(PublicValue));
-        TransferStatement.WriteAmount(maxFee, p.AsSpan(PublicValue + 4));
-        TransferStatement.WriteAmount(prio, p.AsSpan(PublicValue + 8));
+        FieldEncoding.WriteAmount(value, p.AsSpan(PublicValue));
+        FieldEncoding.WriteAmount(maxFee, p.AsSpan(PublicValue + 4));
+        FieldEncoding.WriteAmount(prio, p.AsSpan(PublicValue + 8));
         // The outputs are the gadget's own witness (the verifier of a real AIR would not know them; here they are the claim).
         var air = new FeeTermsTestAir(p);
         var row = air.Row(value, maxFee, prio, baseFee);

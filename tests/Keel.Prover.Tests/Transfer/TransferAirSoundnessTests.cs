@@ -405,7 +405,7 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
     private static ulong[] Leaf(Account a)
     {
         var l = new ulong[4];
-        TransferStatement.WriteAmount(a.Balance, l);
+        FieldEncoding.WriteAmount(a.Balance, l);
         return [1, l[0], l[1], l[2], l[3], a.Nonce % Goldilocks.Modulus, 0, 0, 6, 0, 0, 0];
     }
 
@@ -673,7 +673,7 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
         var n = h.Air.Statement.Count;
         var f = HonestForged(new Lie(Tips: _ => forged));
         var forgedLimbs = new ulong[4];
-        TransferStatement.WriteAmount(forged, forgedLimbs);
+        FieldEncoding.WriteAmount(forged, forgedLimbs);
         var (ctx, trace) = Build(f, (air, t) =>
         {
             void Fill(int column, int region) { for (var i = 0; i < 4; i++) { Array.Fill(t[column + i], forgedLimbs[i], TransferAir.RegionStart(region), TransferAir.RegionLength(region)); } }
@@ -695,7 +695,7 @@ public class TransferAirSoundnessTests(ITestOutputHelper output)
             {
                 var before = TransferStatement.Amount([.. Enumerable.Range(0, 4).Select(i => t[TransferAir.Tips + i][TransferAir.RegionStart(n - 1)])], 0);
                 var tip = new ulong[4];
-                TransferStatement.WriteAmount(forged - before, tip);
+                FieldEncoding.WriteAmount(forged - before, tip);
                 for (var i = 0; i < 4; i++)
                 {
                     Array.Fill(t[air.FeeTerms.Tip + i], tip[i], TransferAir.RegionStart(n - 1), TransferAir.RegionLength(n - 1));
